@@ -1,0 +1,85 @@
+"""Plumbing for the course *Image segmentation with U-Net in Keras*.
+
+Runtime and paths, data fetching and validation, augmentation, tiling,
+metrics, losses and plots. The lesson itself (building, compiling and fitting
+the model) stays in the notebooks. Importing this package prints nothing and
+changes no setting; TensorFlow is imported only by the functions that need it.
+"""
+
+from helpers.augment import augmented_batches, random_patches
+from helpers.datasets.isbi import (
+    ISBI2012,
+    ISBI2012_URL,
+    SPLIT,
+    binarize_masks,
+    find_isbi2012,
+    load_image_mask_pairs,
+    load_isbi2012,
+    read_manifest,
+    split_dataset,
+    validate_pairs,
+)
+from helpers.datasets.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.losses import bce_jaccard_loss, custom_objects, dice_loss, soft_jaccard_loss
+from helpers.metrics import (
+    dice_per_class,
+    evaluate,
+    iou_per_class,
+    pixel_error,
+    rand_error,
+    threshold_sweep,
+    variation_of_information,
+)
+from helpers.plots import plot_error_map, plot_history, plot_samples
+from helpers.runtime import (
+    CourseSetup,
+    Runtime,
+    detect_runtime,
+    distribution_strategy,
+    resolve_mode,
+    setup,
+)
+from helpers.tiling import blend_weights, predict_tiled, tile_starts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ISBI2012",
+    "ISBI2012_URL",
+    "SPLIT",
+    "TISSUE_CLASSES",
+    "CourseSetup",
+    "Runtime",
+    "augmented_batches",
+    "bce_jaccard_loss",
+    "binarize_masks",
+    "blend_weights",
+    "custom_objects",
+    "detect_runtime",
+    "dice_loss",
+    "dice_per_class",
+    "distribution_strategy",
+    "evaluate",
+    "find_isbi2012",
+    "iou_per_class",
+    "load_image_mask_pairs",
+    "load_isbi2012",
+    "pixel_error",
+    "plot_error_map",
+    "plot_history",
+    "plot_samples",
+    "predict_tiled",
+    "rand_error",
+    "random_patches",
+    "read_manifest",
+    "resolve_mode",
+    "setup",
+    "soft_jaccard_loss",
+    "split_dataset",
+    "synthetic_membranes",
+    "synthetic_tissue",
+    "threshold_sweep",
+    "tile_starts",
+    "validate_pairs",
+    "variation_of_information",
+]

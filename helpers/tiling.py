@@ -1,0 +1,179 @@
+"""Overlap-tile prediction for images of any size.
+
+Introduced in notebook 02, section "Full resolution by tiling".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["blend_weights", "predict_tiled", "tile_starts"]
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles that cover ``range(length)`` with at least `overlap` shared.
+
+    The last tile is moved back to end exactly at `length`, so no padding is needed
+    for sizes that are not a multiple of the stride.
+
+    Examples
+    --------
+    >>> tile_starts(300, 128, 32)
+    [0, 96, 172]
+    >>> tile_starts(128, 128, 32)
+    [0]
+    """
+    if tile > length:
+        raise ValueError(f"tile ({tile}) is larger than the image side ({length}).")
+    stride = tile - overlap
+    starts = list(range(0, length - tile + 1, stride))
+    if starts[-1] != length - tile:
+        starts.append(length - tile)
+    return starts
+
+
+def blend_weights(tile_size, overlap: int) -> np.ndarray:
+    """Weights that fade a tile out towards its edges, over `overlap` pixels.
+
+    The network sees least context at a tile's edge, so that is where its output
+    is worst. Each output pixel is the weighted mean of the tiles that cover it,
+    so overlapping tiles cross-fade instead of meeting at a seam.
+
+    Returns
+    -------
+    ndarray, shape (tile_h, tile_w), float64, all > 0 and at most 1.
+
+    Examples
+    --------
+    >>> blend_weights(8, 4)[0].round(2)
+    array([0.2, 0.4, 0.6, 0.8, 0.8, 0.6, 0.4, 0.2])
+    """
+    tile_h, tile_w = _pair(tile_size, "tile_size")
+
+    def ramp(n):
+        distance = np.minimum(np.arange(n), np.arange(n)[::-1])  # to the nearest edge
+        return np.minimum(1.0, (distance + 1) / (overlap + 1)) if overlap else np.ones(n)
+
+    return np.outer(ramp(tile_h), ramp(tile_w))
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def predict_tiled(
+    model,
+    image: np.ndarray,
+    *,
+    tile_size=128,
+    overlap: int = 32,
+    batch_size: int = 16,
+    pad_mode: str | None = "reflect",
+) -> np.ndarray:
+    """Predict an image of any height and width with overlapping, blended tiles.
+
+    The image (or each image of a batch) is cut into tiles of `tile_size` that
+    share at least `overlap` pixels, all tiles are predicted in batches, and the
+    predictions are blended with weights that fade out towards each tile's
+    edge (`blend_weights`), so that no seams show. With ``pad_mode="reflect"``
+    the image is first mirrored by ``overlap // 2`` pixels on each side, as in
+    the U-Net paper, so that the image's own border gets context too.
+
+    Parameters
+    ----------
+    model : callable
+        A Keras model (or any callable) mapping (B, th, tw, C) to (B, th, tw, K).
+    image : ndarray, shape (H, W), (H, W, C) or (N, H, W, C)
+    tile_size : int or (int, int), default 128
+        Must fit the model (a multiple of 2**num_layers for keras-unet models).
+    overlap : int, default 32
+        Pixels shared by neighbouring tiles; ``0 <= overlap < tile_size``.
+    batch_size : int, default 16
+        Tiles per forward pass: lower it after an out-of-memory error.
+    pad_mode : {"reflect", None}, default "reflect"
+
+    Returns
+    -------
+    ndarray, float32
+        (H, W, K) for a single image, (N, H, W, K) for a batch: the input's H x W.
+
+    Raises
+    ------
+    ValueError
+        The image has the wrong dimensions or contains NaN/inf; the tile is larger
+        than the image; the overlap is not smaller than the tile.
+
+    Examples
+    --------
+    >>> identity = lambda tiles: tiles
+    >>> image = np.random.default_rng(0).random((100, 130, 1)).astype("float32")
+    >>> result = predict_tiled(identity, image, tile_size=32, overlap=8)
+    >>> result.shape, bool(np.allclose(result, image, atol=1e-6))
+    ((100, 130, 1), True)
+    """
+    image = np.asarray(image)
+    single = image.ndim in (2, 3)
+    if image.ndim == 2:
+        image = image[np.newaxis, ..., np.newaxis]
+    elif image.ndim == 3:
+        image = image[np.newaxis]
+    elif image.ndim != 4:
+        raise ValueError(
+            f"image must have shape (H, W), (H, W, C) or (N, H, W, C), got {image.shape}."
+        )
+    if not np.isfinite(image).all():
+        raise ValueError("image contains NaN or infinite values. Fix: clean it, e.g. with "
+                         "np.nan_to_num.")
+    tile_h, tile_w = _pair(tile_size, "tile_size")
+    if not isinstance(overlap, (int, np.integer)) or not 0 <= overlap < min(tile_h, tile_w):
+        raise ValueError(
+            f"overlap must be an int with 0 <= overlap < tile_size ({min(tile_h, tile_w)}), "
+            f"got {overlap!r}. Fix: a quarter of the tile is a good start."
+        )
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    if pad_mode not in ("reflect", None):
+        raise ValueError(f"pad_mode must be 'reflect' or None, got {pad_mode!r}.")
+    n, height, width, channels = image.shape
+    if tile_h > height or tile_w > width:
+        raise ValueError(
+            f"tile_size {(tile_h, tile_w)} is larger than the image ({height}, {width}). "
+            "Fix: use a smaller tile_size, or predict the whole image with model.predict."
+        )
+    fixed = getattr(model, "input_shape", None)
+    if fixed is not None and len(fixed) == 4 and None not in fixed[1:3]:
+        if tuple(fixed[1:3]) != (tile_h, tile_w):
+            raise ValueError(
+                f"tile_size {(tile_h, tile_w)} does not fit the model, whose input is "
+                f"{tuple(fixed[1:3])}. Fix: tile_size={fixed[1]}, or build the model with "
+                "input_shape=(None, None, channels)."
+            )
+
+    margin = overlap // 2 if pad_mode else 0
+    if margin and (height + 2 * margin >= tile_h and width + 2 * margin >= tile_w):
+        padded = np.pad(image, ((0, 0), (margin, margin), (margin, margin), (0, 0)),
+                        mode="reflect")
+    else:
+        padded, margin = image, 0
+    rows = tile_starts(padded.shape[1], tile_h, overlap)
+    cols = tile_starts(padded.shape[2], tile_w, overlap)
+    positions = [(k, r, c) for k in range(n) for r in rows for c in cols]
+
+    weights = blend_weights((tile_h, tile_w), overlap)[..., np.newaxis]
+    total = None
+    weight_sum = np.zeros(padded.shape[:3] + (1,), dtype=np.float64)
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start : start + batch_size]
+        tiles = np.stack([padded[k, r : r + tile_h, c : c + tile_w] for k, r, c in chunk])
+        predicted = np.asarray(model(tiles.astype(np.float32)), dtype=np.float64)
+        if total is None:
+            total = np.zeros(padded.shape[:3] + (predicted.shape[-1],), dtype=np.float64)
+        for (k, r, c), tile in zip(chunk, predicted, strict=True):
+            total[k, r : r + tile_h, c : c + tile_w] += tile * weights
+            weight_sum[k, r : r + tile_h, c : c + tile_w] += weights
+    result = (total / weight_sum)[:, margin : margin + height, margin : margin + width]
+    result = result.astype(np.float32)
+    return result[0] if single else result

@@ -1,0 +1,86 @@
+"""Check (or with --fix, restore) the notebook rules that CI enforces.
+
+- every notebooks/*.ipynb is clean: no outputs, no execution counts, kernel python3;
+- every .ipynb has a py:percent partner, and the two agree (the .py is regenerated
+  from the .ipynb with jupytext and compared: timestamps are not trusted).
+
+With --fix, the .py files are the source: each .ipynb is rewritten from its .py,
+clean, and the .py is rewritten in jupytext's canonical form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata.setdefault("language_info", {"name": "python"})
+    return notebook
+
+
+def as_text(notebook) -> str:
+    return nbformat.writes(notebook) + "\n"
+
+
+def fix(py_path: Path) -> None:
+    notebook = clean(jupytext.read(py_path))
+    notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    py_path.with_suffix(".ipynb").write_text(as_text(notebook), encoding="utf-8")
+    jupytext.write(notebook, py_path, fmt="py:percent")
+
+
+def problems() -> list[str]:
+    found = []
+    for ipynb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        text = ipynb.read_text(encoding="utf-8")
+        notebook = nbformat.reads(text, as_version=4)
+        if as_text(clean(nbformat.reads(text, as_version=4))) != text:
+            found.append(f"{ipynb.name}: not clean (outputs, execution counts or kernel); "
+                         "run `make sync-notebooks`")
+        py = ipynb.with_suffix(".py")
+        if not py.is_file():
+            found.append(f"{ipynb.name}: no paired {py.name}")
+            continue
+        regenerated = jupytext.writes(notebook, fmt="py:percent")
+        if regenerated != py.read_text(encoding="utf-8"):
+            found.append(f"{ipynb.name} and {py.name} differ; edit the .py, then "
+                         "run `make sync-notebooks`")
+    for py in sorted(NOTEBOOKS.glob("*.py")):
+        if not py.with_suffix(".ipynb").is_file():
+            found.append(f"{py.name}: no paired .ipynb; run `make sync-notebooks`")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fix", action="store_true", help="rewrite each .ipynb from its .py")
+    args = parser.parse_args()
+    if args.fix:
+        for py in sorted(NOTEBOOKS.glob("*.py")):
+            fix(py)
+            print(f"synced {py.name} -> {py.with_suffix('.ipynb').name}")
+    found = problems()
+    for problem in found:
+        print("notebook check:", problem)
+    if not found:
+        print(f"notebook check: {len(list(NOTEBOOKS.glob('*.ipynb')))} notebooks clean and paired")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
