@@ -6,7 +6,6 @@ provenance, citation and terms of use.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from contextlib import contextmanager
@@ -109,9 +108,11 @@ def _course_cache() -> Path:
 
 @contextmanager
 def _quiet_pooch():
-    logger = logging.getLogger("pooch")
+    import pooch
+
+    logger = pooch.get_logger()
     level = logger.level
-    logger.setLevel(logging.WARNING)
+    logger.setLevel("WARNING")
     try:
         yield
     finally:
@@ -121,6 +122,11 @@ def _quiet_pooch():
 def _download(cache: Path, manifest: dict[str, str], base_url: str) -> None:
     import pooch
 
+    if not base_url.startswith(("https://", "http://")):
+        raise ValueError(
+            f"base_url must start with https:// or http://, got {base_url!r}. Fix: leave it "
+            "out to use the public copy."
+        )
     fetcher = pooch.create(
         path=cache,
         base_url=base_url,
@@ -133,8 +139,10 @@ def _download(cache: Path, manifest: dict[str, str], base_url: str) -> None:
                 # pooch skips a file whose checksum matches, re-downloads a corrupt
                 # one, and moves a download into place only after checking it.
                 fetcher.fetch(name)
-            except ValueError as error:  # checksum mismatch after download
-                raise ValueError(
+            except ValueError as error:
+                if "hash" not in str(error).lower():
+                    raise
+                raise ValueError(  # checksum mismatch after download
                     f"The downloaded file {name} does not match its sha256 in the manifest "
                     f"({error}). The server at {base_url} serves other bytes; do not use them. "
                     + NO_DATA_HELP
@@ -313,7 +321,7 @@ def load_image_mask_pairs(
     images = np.stack([_read_grey(images_by_index[i]) for i in order])
     masks = np.stack([_read_grey(masks_by_index[i]) for i in order])
     images = _to_unit_float(images, "images")[..., np.newaxis]
-    masks = binarize_masks(_to_unit_float(masks, "masks")[..., np.newaxis], threshold=threshold)
+    masks = binarize_masks(masks[..., np.newaxis], threshold=threshold)
     validate_pairs(images, masks)
     return images, masks
 
@@ -375,7 +383,8 @@ def binarize_masks(masks: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
     Parameters
     ----------
     masks : ndarray
-        Any shape; values in [0, 1], or integers 0..255.
+        Any shape: floats in [0, 1], booleans, or integer labels (0/1, 0/255 or
+        0 to the dtype's maximum, scaled by the largest that fits).
     threshold : float, default 0.5
         In [0, 1].
 
@@ -389,13 +398,21 @@ def binarize_masks(masks: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
     array([0., 0., 1., 1.], dtype=float32)
     >>> binarize_masks(np.array([0, 128, 255], dtype=np.uint8))
     array([0., 1., 1.], dtype=float32)
+    >>> binarize_masks(np.array([0, 1], dtype=np.uint8))  # 0/1 label images too
+    array([0., 1.], dtype=float32)
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], got {threshold}.")
     masks = np.asarray(masks)
     if masks.dtype == bool:
         return masks.astype(np.float32)
-    masks = _to_unit_float(masks, "masks")
+    if np.issubdtype(masks.dtype, np.integer):
+        # Label images are saved as 0/1, 0/255 or 0/65535, whatever their dtype.
+        top = int(masks.max(initial=0))
+        scale = 1 if top <= 1 else 255 if top <= 255 else np.iinfo(masks.dtype).max
+        masks = (masks / scale).astype(np.float32)
+    else:
+        masks = _to_unit_float(masks, "masks")
     return (masks >= threshold).astype(np.float32)
 
 

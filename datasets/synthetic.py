@@ -21,11 +21,14 @@ TISSUE_CLASSES = ("interior", "membrane", "organelle")
 def _check(n: int, size, seed) -> tuple[int, int]:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}.")
-    height, width = (size, size) if np.isscalar(size) else tuple(size)
+    pair = (size, size) if np.isscalar(size) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"size must be an int or a pair (height, width) of ints, got {size!r}.")
+    height, width = pair
     if min(height, width) < 32:
         raise ValueError(f"size must be at least 32 pixels per side, got {size!r}.")
-    if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer or None, got {seed!r}.")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}.")
     return int(height), int(width)
 
 
@@ -33,6 +36,7 @@ def _smooth_noise(rng, shape, scale) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
     field = gaussian_filter(rng.standard_normal(shape), sigma=scale, mode="wrap")
+    field -= field.mean()
     return field / (field.std() + 1e-8)
 
 

@@ -92,10 +92,11 @@ def augmented_batches(
     ``steps_per_epoch``). Masks stay exactly binary. Options are those of
     `random_patches`.
 
-    Yields
-    ------
-    (ndarray, ndarray)
-        Shapes (batch_size, ph, pw, C) and (batch_size, ph, pw, K), float32.
+    Returns
+    -------
+    generator of (ndarray, ndarray)
+        Shapes (batch_size, ph, pw, C) and (batch_size, ph, pw, K), float32. The
+        arguments are checked at the call, not at the first batch.
 
     Examples
     --------
@@ -105,10 +106,16 @@ def augmented_batches(
     >>> x.shape, sorted(np.unique(y).tolist())
     ((8, 32, 32, 1), [0.0, 1.0])
     """
+    # Check everything here, not at the first next() deep inside model.fit.
     validate_pairs(images, masks)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
     rng = np.random.default_rng(seed)
-    while True:
-        yield random_patches(images, masks, patch_size=patch_size, count=batch_size, rng=rng,
-                             flips=flips, intensity=intensity)
+    random_patches(images, masks, patch_size=patch_size, count=1, rng=np.random.default_rng(0))
+
+    def batches():
+        while True:
+            yield random_patches(images, masks, patch_size=patch_size, count=batch_size,
+                                 rng=rng, flips=flips, intensity=intensity)
+
+    return batches()

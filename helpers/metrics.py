@@ -3,9 +3,10 @@
 Introduced in notebook 01, section "Evaluation"; notebook 02 goes deeper.
 
 Conventions: for the binary ISBI task, masks and probabilities have one channel
-and 1 means cell interior, 0 membrane. Probabilities are thresholded at
-`threshold` (``>=`` is interior). For several classes, the last axis holds one-hot
-masks or softmax probabilities, and the class is the arg-max.
+(or none) and 1 means cell interior, 0 membrane. Probabilities are thresholded
+at `threshold` (``>=`` is interior). For several classes, the last axis holds
+one-hot masks or softmax probabilities (summing to 1), and the class is the
+arg-max.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def _labels(array: np.ndarray, threshold: float, name: str) -> np.ndarray:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values.")
     if array.ndim >= 3 and array.shape[-1] > 1:
-        return np.argmax(array, axis=-1)
+        if np.allclose(array.sum(axis=-1), 1.0, atol=1e-3):  # one-hot or softmax
+            return np.argmax(array, axis=-1)
+        return (array >= threshold).astype(np.int64)  # binary (N, H, W) without a channel axis
     if array.ndim >= 3 and array.shape[-1] == 1:
         array = array[..., 0]
     return (array >= threshold).astype(np.int64)

@@ -23,6 +23,8 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     >>> tile_starts(128, 128, 32)
     [0]
     """
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap must satisfy 0 <= overlap < tile ({tile}), got {overlap}.")
     if tile > length:
         raise ValueError(f"tile ({tile}) is larger than the image side ({length}).")
     stride = tile - overlap
@@ -45,8 +47,8 @@ def blend_weights(tile_size, overlap: int) -> np.ndarray:
 
     Examples
     --------
-    >>> blend_weights(8, 4)[0].round(2)
-    array([0.2, 0.4, 0.6, 0.8, 0.8, 0.6, 0.4, 0.2])
+    >>> blend_weights(12, 4)[5].round(2)  # a row through the middle
+    array([0.2, 0.4, 0.6, 0.8, 1. , 1. , 1. , 1. , 0.8, 0.6, 0.4, 0.2])
     """
     tile_h, tile_w = _pair(tile_size, "tile_size")
 
@@ -163,12 +165,14 @@ def predict_tiled(
     positions = [(k, r, c) for k in range(n) for r in rows for c in cols]
 
     weights = blend_weights((tile_h, tile_w), overlap)[..., np.newaxis]
+    # A Keras model's predict_on_batch skips the per-call input checks and warnings.
+    forward = getattr(model, "predict_on_batch", model)
     total = None
     weight_sum = np.zeros(padded.shape[:3] + (1,), dtype=np.float64)
     for start in range(0, len(positions), batch_size):
         chunk = positions[start : start + batch_size]
         tiles = np.stack([padded[k, r : r + tile_h, c : c + tile_w] for k, r, c in chunk])
-        predicted = np.asarray(model(tiles.astype(np.float32)), dtype=np.float64)
+        predicted = np.asarray(forward(tiles.astype(np.float32)), dtype=np.float64)
         if total is None:
             total = np.zeros(padded.shape[:3] + (predicted.shape[-1],), dtype=np.float64)
         for (k, r, c), tile in zip(chunk, predicted, strict=True):

@@ -1,0 +1,356 @@
+"""helpers.metrics: pixel error, IoU, Dice, Rand error, VI; against hand values and references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from skimage.measure import label
+from skimage.metrics import adapted_rand_error
+from skimage.metrics import variation_of_information as skimage_vi
+from sklearn.metrics import accuracy_score, f1_score, jaccard_score
+
+from helpers import (
+    dice_per_class,
+    evaluate,
+    iou_per_class,
+    pixel_error,
+    rand_error,
+    threshold_sweep,
+    variation_of_information,
+)
+
+# --------------------------------------------------------------------------- hand-made values
+
+
+def test_pixel_error_known_values():
+    masks = np.array([[1, 1, 0, 0]])
+    assert pixel_error(masks, np.array([[0.9, 0.4, 0.1, 0.6]])) == 0.5
+    assert pixel_error(masks, masks) == 0.0
+    assert pixel_error(masks, 1 - masks) == 1.0
+    # threshold: >= is interior
+    assert pixel_error(masks, np.array([[0.5, 0.5, 0.49, 0.49]])) == 0.0
+    assert pixel_error(masks, np.array([[0.5, 0.5, 0.49, 0.49]]), threshold=0.495) == 0.0
+    assert pixel_error(masks, np.array([[0.5, 0.5, 0.49, 0.49]]), threshold=0.6) == 0.5
+    assert pixel_error(masks, np.array([[0.5, 0.5, 0.49, 0.49]]), threshold=0.0) == 0.5
+
+
+def test_pixel_error_returns_python_float():
+    value = pixel_error(np.ones((2, 3)), np.ones((2, 3)))
+    assert type(value) is float
+
+
+def test_iou_dice_known_values():
+    # truth    1 1 0 0 | prediction 1 0 0 0
+    # interior: intersection 1, union 2 -> IoU 1/2, Dice 2*1/(2+1) = 2/3
+    # membrane: intersection 2, union 3 -> IoU 2/3, Dice 2*2/(2+3) = 4/5
+    masks, predictions = np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])
+    iou = iou_per_class(masks, predictions)
+    dice = dice_per_class(masks, predictions)
+    assert list(iou) == ["membrane", "interior"]
+    assert iou == pytest.approx({"membrane": 2 / 3, "interior": 1 / 2})
+    assert dice == pytest.approx({"membrane": 4 / 5, "interior": 2 / 3})
+
+
+def test_iou_dice_known_values_2d_probabilities():
+    masks = np.array([[1, 1, 1], [0, 0, 1], [0, 1, 1]])
+    probabilities = np.array([[0.9, 0.8, 0.2], [0.1, 0.7, 0.6], [0.3, 0.55, 0.95]])
+    # predicted interior: [[1,1,0],[0,1,1],[0,1,1]]
+    # interior: truth 6, predicted 6, both 5 -> IoU 5/7, Dice 10/12
+    # membrane: truth 3, predicted 3, both 2 -> IoU 2/4, Dice 4/6
+    assert iou_per_class(masks, probabilities) == pytest.approx(
+        {"membrane": 2 / 4, "interior": 5 / 7})
+    assert dice_per_class(masks, probabilities) == pytest.approx(
+        {"membrane": 4 / 6, "interior": 10 / 12})
+    assert pixel_error(masks, probabilities) == pytest.approx(2 / 9)
+
+
+def test_iou_dice_absent_class_scores_one():
+    masks = np.ones((4, 4, 1))
+    iou = iou_per_class(masks, masks)
+    assert iou == {"membrane": 1.0, "interior": 1.0}
+    assert dice_per_class(masks, masks) == {"membrane": 1.0, "interior": 1.0}
+    # membrane predicted where there is none: its IoU is 0, interior's 15/16
+    predictions = masks.copy()
+    predictions[0, 0, 0] = 0
+    assert iou_per_class(masks, predictions) == pytest.approx(
+        {"membrane": 0.0, "interior": 15 / 16})
+
+
+def test_iou_per_class_class_names():
+    masks, predictions = np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])
+    result = iou_per_class(masks, predictions, class_names=("background", "cell"))
+    assert result == pytest.approx({"background": 2 / 3, "cell": 1 / 2})
+    with pytest.raises(ValueError, match="class_names must name 2 classes"):
+        iou_per_class(masks, predictions, class_names=("only one",))
+
+
+# --------------------------------------------------------------------------- against sklearn
+
+SHAPES = [(3, 16, 20, 1), (16, 20), (2, 9, 31, 1), (40, 7)]
+
+
+def _random_pair(shape, seed):
+    rng = np.random.default_rng(seed)
+    masks = (rng.random(shape) < 0.7).astype(np.float32)
+    # probabilities correlated with the truth, so that all scores are far from 0 and 1
+    probabilities = np.clip(0.35 * masks + 0.65 * rng.random(shape), 0, 1).astype(np.float32)
+    return masks, probabilities
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.62])
+def test_binary_metrics_match_sklearn(shape, threshold):
+    masks, probabilities = _random_pair(shape, seed=len(shape) + int(threshold * 100))
+    truth = masks.ravel().astype(int)
+    guess = (probabilities.ravel() >= threshold).astype(int)
+    assert 0 < guess.mean() < 1
+    assert pixel_error(masks, probabilities, threshold=threshold) == pytest.approx(
+        1 - accuracy_score(truth, guess))
+    iou = iou_per_class(masks, probabilities, threshold=threshold)
+    dice = dice_per_class(masks, probabilities, threshold=threshold)
+    np.testing.assert_allclose(list(iou.values()),
+                               jaccard_score(truth, guess, average=None, labels=[0, 1]))
+    np.testing.assert_allclose(list(dice.values()),
+                               f1_score(truth, guess, average=None, labels=[0, 1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, bool, np.int64])
+def test_binary_metrics_mask_dtypes(dtype):
+    masks, probabilities = _random_pair((2, 12, 12, 1), seed=1)
+    reference = iou_per_class(masks, probabilities)
+    assert iou_per_class(masks.astype(dtype), probabilities) == reference
+    hard = probabilities >= 0.5
+    assert pixel_error(masks.astype(dtype), hard.astype(dtype)) == pixel_error(masks, hard)
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "softmax"])
+@pytest.mark.parametrize("shape", [(2, 10, 12), (15, 9)])
+def test_multiclass_metrics_match_sklearn(encoding, shape):
+    rng = np.random.default_rng(7)
+    truth = rng.integers(0, 3, shape)
+    guess = np.where(rng.random(shape) < 0.6, truth, rng.integers(0, 3, shape))
+    masks = np.eye(3, dtype=np.float32)[truth]
+    if encoding == "onehot":
+        predictions = np.eye(3, dtype=np.float32)[guess]
+    else:
+        logits = rng.normal(size=(*shape, 3)) + 10 * np.eye(3)[guess]
+        predictions = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        assert (predictions.argmax(-1) == guess).all()
+    iou = iou_per_class(masks, predictions, num_classes=3)
+    dice = dice_per_class(masks, predictions, num_classes=3)
+    assert list(iou) == ["class 0", "class 1", "class 2"]
+    np.testing.assert_allclose(list(iou.values()), jaccard_score(
+        truth.ravel(), guess.ravel(), average=None, labels=[0, 1, 2]))
+    np.testing.assert_allclose(list(dice.values()), f1_score(
+        truth.ravel(), guess.ravel(), average=None, labels=[0, 1, 2]))
+    assert pixel_error(masks, predictions) == pytest.approx(
+        1 - accuracy_score(truth.ravel(), guess.ravel()))
+
+
+def test_multiclass_num_classes_counts_absent_class():
+    masks = np.eye(3)[np.array([[0, 1], [1, 0]])]
+    iou = iou_per_class(masks, masks, num_classes=4, class_names=list("abcd"))
+    assert iou == {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}
+
+
+# --------------------------------------------------------------------------- Rand error and VI
+
+
+def _reference_rand(masks, predictions, threshold=0.5):
+    """skimage's measures on 4-connected cells, ignoring true membrane, averaged over images."""
+    if masks.ndim == 4:
+        masks, predictions = masks[..., 0], predictions[..., 0]
+    if masks.ndim == 2:
+        masks, predictions = masks[None], predictions[None]
+    rand, vi = [], []
+    for t, p in zip(masks, predictions, strict=True):
+        true_seg = label(t >= 0.5, connectivity=1)
+        pred_seg = label(p >= threshold, connectivity=1)
+        rand.append(adapted_rand_error(true_seg, pred_seg, ignore_labels=(0,))[0])
+        vi.append(np.sum(skimage_vi(true_seg, pred_seg, ignore_labels=(0,))))
+    return float(np.mean(rand)), float(np.mean(vi))
+
+
+def _cells(shape, seed):
+    """Masks with cells: interior 1, a few straight membranes 0."""
+    rng = np.random.default_rng(seed)
+    mask = np.ones(shape, np.float32)
+    for _ in range(3):
+        mask[rng.integers(2, shape[0] - 2), :] = 0
+        mask[:, rng.integers(2, shape[1] - 2)] = 0
+    return mask
+
+
+@pytest.mark.parametrize("threshold", [0.4, 0.5])
+@pytest.mark.parametrize("n", [1, 3])
+def test_rand_error_and_vi_match_skimage(n, threshold):
+    rng = np.random.default_rng(n)
+    masks = np.stack([_cells((32, 40), seed) for seed in range(n)])[..., None]
+    noise = rng.random(masks.shape)
+    probabilities = np.where(noise < 0.08, 1 - masks, masks) * 0.8 + 0.1 * rng.random(
+        masks.shape)
+    expected_rand, expected_vi = _reference_rand(masks, probabilities, threshold)
+    assert expected_rand > 0.01 and expected_vi > 0.01
+    assert rand_error(masks, probabilities, threshold=threshold) == pytest.approx(expected_rand)
+    assert variation_of_information(masks, probabilities, threshold=threshold) == pytest.approx(
+        expected_vi)
+
+
+def test_rand_error_single_image_2d():
+    mask = _cells((24, 24), seed=3)
+    guess = mask.copy()
+    guess[5:8, 5:8] = 0
+    expected_rand, expected_vi = _reference_rand(mask, guess)
+    assert rand_error(mask, guess) == pytest.approx(expected_rand)
+    assert rand_error(mask[..., None], guess[..., None]) == pytest.approx(expected_rand)
+    assert variation_of_information(mask, guess) == pytest.approx(expected_vi)
+
+
+@pytest.mark.parametrize("shape", [(1, 24, 24, 1), (24, 24), (24, 24, 1)])
+def test_rand_error_and_vi_perfect_prediction(shape):
+    mask = _cells(shape[-3:-1] if len(shape) == 4 else shape[:2], seed=0).reshape(shape)
+    assert rand_error(mask, mask) == 0.0
+    assert variation_of_information(mask, mask) == 0.0
+    assert pixel_error(mask, mask) == 0.0
+
+
+def test_rand_error_gap_worse_than_thick_membrane():
+    # Two cells separated by a vertical membrane (column 15).
+    truth = np.ones((30, 30), np.float32)
+    truth[:, 15] = 0
+    # (a) a 2-pixel gap in the membrane merges the two cells;
+    gap = truth.copy()
+    gap[14:16, 15] = 1
+    # (b) the membrane drawn 3 pixels thick keeps the cells apart.
+    thick = truth.copy()
+    thick[:, 14:17] = 0
+    assert pixel_error(truth, gap) < pixel_error(truth, thick)  # 2/900 < 60/900
+    assert pixel_error(truth, gap) == pytest.approx(2 / 900)
+    assert pixel_error(truth, thick) == pytest.approx(60 / 900)
+    assert rand_error(truth, gap) > 0.3  # two equal cells merged: precision about 1/2
+    # (the thick membrane's pixels form one predicted "segment" across both cells: not 0)
+    assert rand_error(truth, thick) < 0.1
+    assert rand_error(truth, gap) > 4 * rand_error(truth, thick)
+    assert variation_of_information(truth, gap) > variation_of_information(truth, thick)
+
+
+# --------------------------------------------------------------------------- evaluate, sweep
+
+COLUMNS = ["pixel_error", "iou_membrane", "iou_interior", "dice_membrane", "dice_interior",
+           "rand_error", "variation_of_information"]
+
+
+def test_evaluate_summary_matches_individual_functions():
+    masks = np.stack([_cells((24, 28), s) for s in range(3)])[..., None]
+    probabilities = np.clip(masks * 0.7 + np.random.default_rng(0).random(masks.shape) * 0.4,
+                            0, 1)
+    result = evaluate(masks, probabilities, threshold=0.55)
+    assert list(result) == COLUMNS
+    assert result["pixel_error"] == pixel_error(masks, probabilities, threshold=0.55)
+    iou = iou_per_class(masks, probabilities, threshold=0.55)
+    assert result["iou_membrane"] == iou["membrane"]
+    assert result["iou_interior"] == iou["interior"]
+    assert result["dice_interior"] == dice_per_class(masks, probabilities,
+                                                     threshold=0.55)["interior"]
+    assert result["rand_error"] == rand_error(masks, probabilities, threshold=0.55)
+    assert result["variation_of_information"] == variation_of_information(
+        masks, probabilities, threshold=0.55)
+
+
+def test_evaluate_per_image_dataframe():
+    masks = np.stack([_cells((24, 28), s) for s in range(4)])[..., None]
+    probabilities = np.clip(masks * 0.7 + np.random.default_rng(1).random(masks.shape) * 0.4,
+                            0, 1)
+    table = evaluate(masks, probabilities, per_image=True)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 4
+    assert table.index.name == "image"
+    assert list(table.index) == [0, 1, 2, 3]
+    for i in range(4):
+        assert table.loc[i, "pixel_error"] == pixel_error(masks[i], probabilities[i])
+        assert table.loc[i, "rand_error"] == pytest.approx(
+            rand_error(masks[i], probabilities[i]))
+    # pixel error is a mean over equally sized images: per-image mean = overall
+    assert table["pixel_error"].mean() == pytest.approx(pixel_error(masks, probabilities))
+    assert table["rand_error"].mean() == pytest.approx(rand_error(masks, probabilities))
+
+
+def test_threshold_sweep_rows_and_values():
+    masks, probabilities = _random_pair((2, 20, 24, 1), seed=3)
+    table = threshold_sweep(masks, probabilities)
+    expected_thresholds = np.round(np.arange(0.1, 0.91, 0.05), 2)
+    assert len(table) == len(expected_thresholds) == 17
+    np.testing.assert_allclose(table["threshold"], expected_thresholds)
+    assert list(table.columns) == ["threshold", "pixel_error", "iou_membrane", "rand_error"]
+    for _, row in table.iterrows():
+        assert row["pixel_error"] == pixel_error(masks, probabilities,
+                                                 threshold=row["threshold"])
+        assert row["iou_membrane"] == iou_per_class(masks, probabilities,
+                                                    threshold=row["threshold"])["membrane"]
+
+
+def test_threshold_sweep_custom_thresholds_without_rand():
+    masks, probabilities = _random_pair((30, 30), seed=4)
+    table = threshold_sweep(masks, probabilities, thresholds=[0.25, 0.75], rand=False)
+    assert list(table.columns) == ["threshold", "pixel_error", "iou_membrane"]
+    assert table["threshold"].tolist() == [0.25, 0.75]
+    assert table["pixel_error"].tolist() == [
+        pixel_error(masks, probabilities, threshold=0.25),
+        pixel_error(masks, probabilities, threshold=0.75),
+    ]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("func", [pixel_error, iou_per_class, dice_per_class, rand_error,
+                                  variation_of_information, evaluate])
+def test_metrics_mismatched_shapes(func):
+    with pytest.raises(ValueError, match="masks and predictions must cover the same pixels"):
+        func(np.ones((2, 8, 8, 1)), np.ones((2, 8, 9, 1)))
+
+
+@pytest.mark.parametrize("func", [pixel_error, iou_per_class, dice_per_class, rand_error,
+                                  variation_of_information])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_metrics_non_finite_predictions(func, bad):
+    predictions = np.full((1, 4, 4, 1), 0.7)
+    predictions[0, 1, 2, 0] = bad
+    with pytest.raises(ValueError, match="predictions contains NaN or infinite"):
+        func(np.ones((1, 4, 4, 1)), predictions)
+
+
+def test_metrics_non_finite_masks():
+    masks = np.ones((4, 4))
+    masks[0, 0] = np.nan
+    with pytest.raises(ValueError, match="masks contains NaN"):
+        pixel_error(masks, np.ones((4, 4)))
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.1])
+def test_metrics_bad_threshold(threshold):
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        pixel_error(np.ones((4, 4)), np.ones((4, 4)), threshold=threshold)
+
+
+def test_metrics_non_numeric():
+    with pytest.raises(ValueError, match="predictions must be numeric"):
+        pixel_error(np.ones(3), np.array(["a", "b", "c"]))
+
+
+def test_rand_error_bad_ndim():
+    with pytest.raises(ValueError, match="masks must be one image"):
+        rand_error(np.ones(5), np.ones(5))
+
+
+@pytest.mark.parametrize("func", [pixel_error, rand_error])
+def test_metrics_batch_without_channel_axis(func):
+    masks = np.stack([_cells((12, 12), seed) for seed in range(2)])  # (2, 12, 12)
+    predictions = 1 - masks
+    try:
+        value = func(masks, predictions)
+    except ValueError:
+        return  # refusing the ambiguous shape would be fine too
+    assert value == func(masks[..., None], predictions[..., None])

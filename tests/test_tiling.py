@@ -1,0 +1,349 @@
+"""helpers.tiling: tile positions, blending weights and overlap-tile prediction."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers import blend_weights, predict_tiled, tile_starts
+
+# --------------------------------------------------------------------------- tile_starts
+
+
+@pytest.mark.parametrize(("length", "tile", "overlap", "expected"), [
+    (300, 128, 32, [0, 96, 172]),
+    (128, 128, 32, [0]),
+    (128, 128, 0, [0]),
+    (256, 128, 0, [0, 128]),
+    (257, 128, 0, [0, 128, 129]),
+    (100, 32, 8, [0, 24, 48, 68]),
+    (10, 4, 3, [0, 1, 2, 3, 4, 5, 6]),
+    (5, 1, 0, [0, 1, 2, 3, 4]),
+])
+def test_tile_starts_known_values(length, tile, overlap, expected):
+    assert tile_starts(length, tile, overlap) == expected
+
+
+@pytest.mark.parametrize(("length", "tile", "overlap"), list(itertools.product(
+    [32, 33, 97, 131, 300, 517], [16, 32], [0, 1, 8, 15])))
+def test_tile_starts_cover_and_overlap(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    assert starts[0] == 0
+    assert starts[-1] + tile == length  # the last tile ends at the image's edge
+    assert starts == sorted(set(starts))
+    covered = np.zeros(length, int)
+    for start in starts:
+        covered[start : start + tile] += 1
+    assert covered.min() >= 1
+    for a, b in itertools.pairwise(starts):
+        assert a + tile - b >= overlap  # neighbours share at least `overlap` pixels
+        assert b - a <= tile - overlap  # and no more tiles than needed
+    # as few tiles as the stride allows
+    assert len(starts) == -(-(length - tile) // (tile - overlap)) + 1
+
+
+def test_tile_starts_tile_larger_than_length():
+    with pytest.raises(ValueError, match=r"tile \(64\) is larger than the image side \(63\)"):
+        tile_starts(63, 64, 8)
+
+
+@pytest.mark.parametrize("overlap", [-8, 32, 40])
+def test_tile_starts_bad_overlap(overlap):
+    with pytest.raises(ValueError, match="overlap"):
+        tile_starts(1000, 32, overlap)
+
+
+# --------------------------------------------------------------------------- blend_weights
+
+
+@pytest.mark.parametrize(("tile_size", "overlap"), [
+    (8, 4), (32, 0), (32, 8), (32, 31), ((32, 48), 8), ((16, 64), 15), (1, 0), (2, 1),
+])
+def test_blend_weights_properties(tile_size, overlap):
+    weights = blend_weights(tile_size, overlap)
+    shape = (tile_size, tile_size) if np.isscalar(tile_size) else tile_size
+    assert weights.shape == shape
+    assert weights.dtype == np.float64
+    assert (weights > 0).all()
+    assert weights.max() <= 1.0
+    # symmetric under both flips
+    np.testing.assert_array_equal(weights, weights[::-1])
+    np.testing.assert_array_equal(weights, weights[:, ::-1])
+    if shape[0] == shape[1]:
+        np.testing.assert_array_equal(weights, weights.T)
+    # the centre is full weight once the tile is wider than two overlaps
+    if min(shape) > 2 * overlap:
+        assert weights.max() == 1.0
+        assert weights[shape[0] // 2, shape[1] // 2] == 1.0
+
+
+def test_blend_weights_known_values():
+    # 1-D ramp for tile 8, overlap 4: (distance to edge + 1) / 5
+    ramp = np.array([0.2, 0.4, 0.6, 0.8, 0.8, 0.6, 0.4, 0.2])
+    np.testing.assert_allclose(blend_weights(8, 4), np.outer(ramp, ramp))
+    ramp12 = np.array([0.2, 0.4, 0.6, 0.8, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
+    np.testing.assert_allclose(blend_weights(12, 4)[5], ramp12)
+    np.testing.assert_allclose(blend_weights((12, 8), 4), np.outer(ramp12, ramp))
+
+
+def test_blend_weights_no_overlap_is_flat():
+    np.testing.assert_array_equal(blend_weights((5, 7), 0), np.ones((5, 7)))
+
+
+def test_blend_weights_monotone_towards_centre():
+    row = blend_weights(32, 8)[16]
+    assert (np.diff(row[:16]) >= 0).all()
+    assert (np.diff(row[16:]) <= 0).all()
+
+
+@pytest.mark.parametrize("tile_size", [0, -4, 2.5, (32,), (32, 32, 32), (32, 0), "32"])
+def test_blend_weights_bad_tile_size(tile_size):
+    with pytest.raises(ValueError, match="tile_size"):
+        blend_weights(tile_size, 0)
+
+
+# ------------------------------------------------------------------ predict_tiled: identity
+
+
+def identity(tiles):
+    return tiles
+
+
+@pytest.mark.parametrize("shape", [(97, 131), (128, 128), (300, 517), (64, 200), (200, 48)])
+@pytest.mark.parametrize("tile_size", [32, (32, 48)])
+@pytest.mark.parametrize("overlap", [0, 8, 31])
+@pytest.mark.parametrize("pad_mode", ["reflect", None])
+def test_predict_tiled_identity_reconstructs(shape, tile_size, overlap, pad_mode):
+    image = np.random.default_rng(sum(shape)).random((*shape, 1)).astype(np.float32)
+    result = predict_tiled(identity, image, tile_size=tile_size, overlap=overlap,
+                           pad_mode=pad_mode)
+    assert result.dtype == np.float32
+    assert result.shape == image.shape
+    np.testing.assert_allclose(result, image, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_predict_tiled_identity_2d(dtype):
+    image = (np.random.default_rng(1).random((97, 131)) * 200).astype(dtype)
+    result = predict_tiled(identity, image, tile_size=32, overlap=8)
+    assert result.shape == (97, 131, 1)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result[..., 0], image.astype(np.float32), atol=1e-4, rtol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_predict_tiled_identity_channels(channels):
+    image = np.random.default_rng(channels).random((70, 90, channels)).astype(np.float32)
+    result = predict_tiled(identity, image, tile_size=(32, 48), overlap=12)
+    assert result.shape == (70, 90, channels)
+    np.testing.assert_allclose(result, image, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 64])
+def test_predict_tiled_identity_batch(batch_size):
+    images = np.random.default_rng(2).random((3, 65, 77, 2)).astype(np.float32)
+    result = predict_tiled(identity, images, tile_size=32, overlap=8, batch_size=batch_size)
+    assert result.shape == (3, 65, 77, 2)
+    assert result.dtype == np.float32
+    np.testing.assert_allclose(result, images, atol=1e-6)
+
+
+def test_predict_tiled_tile_equals_image():
+    image = np.random.default_rng(3).random((32, 48, 1)).astype(np.float32)
+    for pad_mode in ("reflect", None):
+        result = predict_tiled(identity, image, tile_size=(32, 48), overlap=8, pad_mode=pad_mode)
+        np.testing.assert_allclose(result, image, atol=1e-6)
+
+
+def test_predict_tiled_output_channels_from_model():
+    # The model may change the number of channels (e.g. 1 grey channel -> 3 class scores).
+    def three_classes(tiles):
+        return np.concatenate([tiles, 1 - tiles, tiles * 0 + 0.5], axis=-1)
+
+    image = np.random.default_rng(4).random((50, 60, 1)).astype(np.float32)
+    result = predict_tiled(three_classes, image, tile_size=32, overlap=8)
+    assert result.shape == (50, 60, 3)
+    np.testing.assert_allclose(result[..., 0], image[..., 0], atol=1e-6)
+    np.testing.assert_allclose(result[..., 1], 1 - image[..., 0], atol=1e-6)
+    np.testing.assert_allclose(result[..., 2], 0.5, atol=1e-6)
+
+
+def test_predict_tiled_calls_model_in_batches():
+    calls = []
+
+    def model(tiles):
+        calls.append(tiles.shape)
+        assert tiles.dtype == np.float32
+        return tiles
+
+    image = np.zeros((2, 100, 100, 1), np.float32)
+    predict_tiled(model, image, tile_size=32, overlap=8, batch_size=7, pad_mode=None)
+    n_tiles = 2 * len(tile_starts(100, 32, 8)) ** 2
+    assert sum(shape[0] for shape in calls) == n_tiles
+    assert all(shape[0] <= 7 for shape in calls)
+    assert all(shape[1:] == (32, 32, 1) for shape in calls)
+
+
+# ------------------------------------------------------------------ predict_tiled: blending
+
+
+def test_predict_tiled_constant_per_tile_stays_within_range():
+    values = iter(np.random.default_rng(5).uniform(0.2, 0.9, size=1000))
+    emitted = []
+
+    def constant_per_tile(tiles):
+        out = np.empty_like(tiles)
+        for i in range(len(tiles)):
+            value = next(values)
+            emitted.append(value)
+            out[i] = value
+        return out
+
+    image = np.zeros((90, 110, 1), np.float32)
+    result = predict_tiled(constant_per_tile, image, tile_size=32, overlap=12)
+    assert result.min() >= min(emitted) - 1e-6
+    assert result.max() <= max(emitted) + 1e-6
+    assert len(np.unique(result.round(6))) > len(emitted)  # blended, not pasted
+
+
+def _ramp_model(tiles):
+    """Output depends on position in the tile only: 0 at its left edge, 1 at its right."""
+    n, height, width, _ = tiles.shape
+    ramp = np.arange(width, dtype=np.float32) / (width - 1)
+    return np.broadcast_to(ramp[None, None, :, None], (n, height, width, 1)).copy()
+
+
+def _seams(result):
+    """Mean absolute jump between neighbouring columns, for every column boundary."""
+    return np.abs(np.diff(result[..., 0], axis=1)).mean(axis=0)
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", None])
+def test_predict_tiled_blending_removes_seams(pad_mode):
+    image = np.zeros((64, 200, 1), np.float32)
+    hard = _seams(predict_tiled(_ramp_model, image, tile_size=32, overlap=0, pad_mode=pad_mode))
+    borders = [start - 1 for start in tile_starts(200, 32, 0)[1:]]  # column pairs (s-1, s)
+    # Without overlap each tile border shows the whole ramp: a jump of (about) 1.
+    assert hard[borders].mean() > 0.5
+    assert hard.max() == pytest.approx(1.0)
+    for overlap in (8, 16):
+        soft = _seams(predict_tiled(_ramp_model, image, tile_size=32, overlap=overlap,
+                                    pad_mode=pad_mode))
+        assert soft.max() < 0.1 * hard.max()
+        assert soft[borders].mean() < 0.1 * hard[borders].mean()
+        assert soft.max() < 3 / 31  # at most a few ramp steps: no visible seam
+
+
+# --------------------------------------------------------------------- predict_tiled: Keras
+
+
+@pytest.fixture(scope="module")
+def tiny_unet():
+    import keras
+    from keras_unet.models import custom_unet
+
+    keras.utils.set_random_seed(0)
+    return custom_unet((None, None, 1), filters=4, num_layers=2)
+
+
+KERAS_UNET_WARNING = r"(?s).*The structure of `inputs` doesn't match the expected structure"
+
+
+@pytest.mark.slow
+def test_predict_tiled_keras_unet_model(tiny_unet):
+    image = np.random.default_rng(6).random((100, 140, 1)).astype(np.float32)
+    with warnings.catch_warnings():
+        # See test_predict_tiled_keras_unet_model_no_warning (a known bug).
+        warnings.filterwarnings("ignore", message=KERAS_UNET_WARNING, category=UserWarning)
+        result = predict_tiled(tiny_unet, image, tile_size=32, overlap=8)
+        batch = predict_tiled(tiny_unet, np.stack([image, image[::-1]]), tile_size=32,
+                              overlap=8)
+    assert result.shape == (100, 140, 1)
+    assert result.dtype == np.float32
+    assert 0.0 <= result.min() and result.max() <= 1.0  # sigmoid output
+    assert result.std() > 0  # depends on the image
+    np.testing.assert_allclose(batch[0], result, atol=1e-5)
+    # A tile that covers the whole image and sees no padding gives model.predict's answer.
+    crop = image[:64, :96]
+    whole = tiny_unet.predict_on_batch(crop[np.newaxis])[0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=KERAS_UNET_WARNING, category=UserWarning)
+        tiled = predict_tiled(tiny_unet, crop, tile_size=(64, 96), overlap=0)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_predict_tiled_keras_unet_model_no_warning(tiny_unet):
+    image = np.random.default_rng(7).random((64, 64, 1)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predict_tiled(tiny_unet, image, tile_size=32, overlap=8)
+
+
+def test_predict_tiled_fixed_input_model_wrong_tile():
+    import keras
+
+    inputs = keras.Input((64, 64, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
+    image = np.zeros((100, 100, 1), np.float32)
+    with pytest.raises(ValueError, match=r"tile_size \(32, 32\) does not fit the model") as info:
+        predict_tiled(model, image, tile_size=32, overlap=8)
+    assert "tile_size=64" in str(info.value)
+    result = predict_tiled(model, image, tile_size=64, overlap=16)
+    assert result.shape == (100, 100, 1)
+    np.testing.assert_allclose(result, result[0, 0, 0], atol=1e-6)  # a constant image in
+
+
+# -------------------------------------------------------------------- predict_tiled: errors
+
+
+@pytest.mark.parametrize(("shape", "tile_size"), [
+    ((31, 100), 32), ((100, 31), 32), ((64, 64), (32, 65)), ((64, 64), (65, 32)),
+])
+def test_predict_tiled_tile_larger_than_image(shape, tile_size):
+    with pytest.raises(ValueError, match="tile_size .* is larger than the image"):
+        predict_tiled(identity, np.zeros(shape), tile_size=tile_size, overlap=0)
+
+
+@pytest.mark.parametrize(("tile_size", "overlap"), [
+    (32, 32), (32, 40), ((32, 48), 32), (32, -1), (32, 2.5), (32, None),
+])
+def test_predict_tiled_bad_overlap(tile_size, overlap):
+    with pytest.raises(ValueError, match="overlap must be an int with 0 <= overlap < tile_size"):
+        predict_tiled(identity, np.zeros((64, 64)), tile_size=tile_size, overlap=overlap)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_predict_tiled_non_finite_image(bad):
+    image = np.zeros((64, 64, 1), np.float32)
+    image[10, 20, 0] = bad
+    with pytest.raises(ValueError, match="image contains NaN or infinite"):
+        predict_tiled(identity, image, tile_size=32, overlap=8)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 64, 64, 1), (64,), ()])
+def test_predict_tiled_bad_ndim(shape):
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W\)"):
+        predict_tiled(identity, np.zeros(shape), tile_size=32, overlap=8)
+
+
+@pytest.mark.parametrize("tile_size", [0, -32, (32,), 32.0, (32, 32, 1)])
+def test_predict_tiled_bad_tile_size(tile_size):
+    with pytest.raises(ValueError, match="tile_size must be a positive int"):
+        predict_tiled(identity, np.zeros((64, 64)), tile_size=tile_size, overlap=0)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.0])
+def test_predict_tiled_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        predict_tiled(identity, np.zeros((64, 64)), tile_size=32, overlap=8,
+                      batch_size=batch_size)
+
+
+@pytest.mark.parametrize("pad_mode", ["constant", "symmetric", "", 0])
+def test_predict_tiled_bad_pad_mode(pad_mode):
+    with pytest.raises(ValueError, match="pad_mode must be 'reflect' or None"):
+        predict_tiled(identity, np.zeros((64, 64)), tile_size=32, overlap=8, pad_mode=pad_mode)
