@@ -96,11 +96,25 @@ def _verify(folder: Path, manifest: dict[str, str]) -> list[str]:
     return bad
 
 
+def _checkout_root() -> Path | None:
+    """The course folder when running from a checkout (or an editable install)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def _resolve(path: Path) -> Path:
+    """A relative path is taken from the working directory or, failing that, the course
+    folder: notebooks run in notebooks/, while a variable is usually set at the top."""
+    if path.is_absolute() or path.is_dir():
+        return path
+    root = _checkout_root()
+    return root / path if root is not None and (root / path).is_dir() else path
+
+
 def _course_cache() -> Path:
     """Where downloads go: ``datasets/isbi2012`` in a checkout, else the user cache."""
-    here = Path(__file__).resolve().parent
-    if (here.parent / "pyproject.toml").is_file():  # an editable install or a checkout
-        return here / "isbi2012"
+    if _checkout_root() is not None:
+        return Path(__file__).resolve().parent / "isbi2012"
     import pooch
 
     return Path(pooch.os_cache("unet-course")) / "isbi2012"
@@ -164,7 +178,8 @@ def find_isbi2012(
     """Return a folder holding the verified ISBI 2012 files, downloading if needed.
 
     Lookup order: (1) ``data_dir``, or else the ``UNET_COURSE_DATA`` variable: a
-    folder holding ``isbi2012/``; (2) the course's ``datasets/isbi2012``; (3) a
+    folder holding ``isbi2012/`` (a relative path is tried from the working
+    directory, then from the course folder); (2) the course's ``datasets/isbi2012``; (3) a
     download from `base_url` into the course's ``datasets/`` (or the user cache
     when the course is pip-installed). Every file's sha256 is checked against
     the manifest; a corrupt or partial download is fetched again.
@@ -198,7 +213,7 @@ def find_isbi2012(
     configured = data_dir if data_dir is not None else os.environ.get(DATA_VARIABLE)
     if configured:
         source = "data_dir" if data_dir is not None else DATA_VARIABLE
-        root = Path(configured).expanduser()
+        root = _resolve(Path(configured).expanduser())
         folder = root / "isbi2012"
         if not folder.is_dir():
             raise FileNotFoundError(
