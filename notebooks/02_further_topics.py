@@ -203,11 +203,11 @@ for ax, overlap, title in ((axes[0], 0, "non-overlapping"), (axes[1], TILE // 4,
     starts = helpers.tile_starts(512 + 2 * margin, TILE, overlap) if overlap else \
         helpers.tile_starts(512, TILE, 0)
     colours = plt.cm.tab10(np.linspace(0, 1, 10))
-    for i, r in enumerate(starts):
+    for i, r in enumerate(starts[:2]):  # two rows of tiles are enough to see the overlap
         for j, c in enumerate(starts):
-            ax.add_patch(plt.Rectangle((c - margin, r - margin), TILE, TILE, fill=False,
-                                       lw=1.5, ec=colours[(i + 2 * j) % 10]))
-    ax.set_title(f"{title}: {len(starts) ** 2} tiles")
+            ax.add_patch(plt.Rectangle((c - margin + 2 * i, r - margin + 2 * i), TILE - 4,
+                                       TILE - 4, fill=False, lw=2, ec=colours[(i * 5 + j) % 10]))
+    ax.set_title(f"{title}: {len(starts) ** 2} tiles (two rows drawn)")
     ax.set_axis_off()
 plt.show()
 

@@ -11,6 +11,7 @@ clean, and the .py is rewritten in jupytext's canonical form.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -37,8 +38,22 @@ def as_text(notebook) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
+def stable_ids(notebook: nbformat.NotebookNode) -> None:
+    """Cell ids from the cell's content, so that a sync does not rewrite every id."""
+    seen: set[str] = set()
+    for cell in notebook.cells:
+        digest = hashlib.sha1((cell.cell_type + cell.source).encode()).hexdigest()
+        cell_id, n = digest[:8], 0
+        while cell_id in seen:
+            n += 1
+            cell_id = f"{digest[:8]}-{n}"
+        seen.add(cell_id)
+        cell.id = cell_id
+
+
 def fix(py_path: Path) -> None:
     notebook = clean(jupytext.read(py_path))
+    stable_ids(notebook)
     notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     py_path.with_suffix(".ipynb").write_text(as_text(notebook), encoding="utf-8")
     jupytext.write(notebook, py_path, fmt="py:percent")
