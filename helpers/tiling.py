@@ -81,8 +81,10 @@ def predict_tiled(
     share at least `overlap` pixels, all tiles are predicted in batches, and the
     predictions are blended with weights that fade out towards each tile's
     edge (`blend_weights`), so that no seams show. With ``pad_mode="reflect"``
-    the image is first mirrored by ``overlap // 2`` pixels on each side, as in
-    the U-Net paper, so that the image's own border gets context too.
+    the image is first mirrored by up to ``overlap // 2`` pixels on each side,
+    as in the U-Net paper, so that the image's own border gets context too; the
+    mirror is kept within the slack of the tiles needed anyway, so it costs no
+    extra tile.
 
     Parameters
     ----------
@@ -154,16 +156,17 @@ def predict_tiled(
                 "input_shape=(None, None, channels)."
             )
 
-    margin = overlap // 2 if pad_mode else 0
-    if margin and (height + 2 * margin >= tile_h and width + 2 * margin >= tile_w):
-        padded = np.pad(image, ((0, 0), (margin, margin), (margin, margin), (0, 0)),
-                        mode="reflect")
-    else:
-        padded, margin = image, 0
+    # Mirror the border only as far as the tiles cover anyway: padding never adds a tile.
+    margin_h = _free_margin(height, tile_h, overlap) if pad_mode else 0
+    margin_w = _free_margin(width, tile_w, overlap) if pad_mode else 0
+    padded = np.pad(image, ((0, 0), (margin_h, margin_h), (margin_w, margin_w), (0, 0)),
+                    mode="reflect") if margin_h or margin_w else image
     rows = tile_starts(padded.shape[1], tile_h, overlap)
     cols = tile_starts(padded.shape[2], tile_w, overlap)
     positions = [(k, r, c) for k in range(n) for r in rows for c in cols]
 
+    # float64 sums: with a wide overlap the edge weights are tiny, and float32 would
+    # lose the exactness an identity model must show.
     weights = blend_weights((tile_h, tile_w), overlap)[..., np.newaxis]
     # A Keras model's predict_on_batch skips the per-call input checks and warnings.
     forward = getattr(model, "predict_on_batch", model)
@@ -178,6 +181,14 @@ def predict_tiled(
         for (k, r, c), tile in zip(chunk, predicted, strict=True):
             total[k, r : r + tile_h, c : c + tile_w] += tile * weights
             weight_sum[k, r : r + tile_h, c : c + tile_w] += weights
-    result = (total / weight_sum)[:, margin : margin + height, margin : margin + width]
+    result = (total / weight_sum)[:, margin_h : margin_h + height, margin_w : margin_w + width]
     result = result.astype(np.float32)
     return result[0] if single else result
+
+
+def _free_margin(length: int, tile: int, overlap: int) -> int:
+    """Mirror margin (at most overlap // 2) that fits in the slack of the tiles needed anyway."""
+    stride = tile - overlap
+    count = max(1, -(-(length - overlap) // stride))  # tiles to cover `length`
+    slack = count * stride + overlap - length
+    return min(overlap // 2, slack // 2, length - 1)
