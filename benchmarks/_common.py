@@ -1,0 +1,429 @@
+"""Shared plumbing for the benchmark scripts in this folder.
+
+Each ``bench_*.py`` script imports this module first: it keeps TensorFlow quiet,
+loads the data through `helpers`, builds the two recipes' models, times training
+against a wall-clock budget, samples peak memory, describes the machine, and
+writes results as JSON into ``benchmarks/results/`` (git-ignored).
+
+TensorFlow, Keras and keras-unet are imported lazily (`import_tf`), so that
+``run_all.py`` can read results and write the README without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("MPLBACKEND", "Agg")  # keras-unet imports pyplot; no display needed
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SEED = 42
+TILE = 128  # tile and sample side used throughout, as in the original workshop
+BATCH = 8  # training batch for every recipe (notebook 01 uses 8)
+
+#: The original workshop's get_augmented arguments (also in notebook 01, section 3).
+WORKSHOP_ARGS = dict(
+    rotation_range=15.0,
+    width_shift_range=0.05,
+    height_shift_range=0.05,
+    shear_range=50,
+    zoom_range=0.2,
+    horizontal_flip=True,
+    vertical_flip=True,
+    fill_mode="constant",
+)
+
+
+# --------------------------------------------------------------------------- TensorFlow
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to a temporary file; replay it only if the block fails.
+
+    TensorFlow's C++ start-up messages (oneDNN, CUDA probing) ignore
+    TF_CPP_MIN_LOG_LEVEL because they are printed before logging is initialised.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if failed:
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode(errors="replace"))
+
+
+_TF = None
+
+
+def import_tf() -> SimpleNamespace:
+    """Import TensorFlow, Keras and keras-unet quietly; turn on GPU memory growth.
+
+    Returns a namespace with ``tf``, ``keras``, keras-unet's ``custom_unet``,
+    ``get_augmented``, ``get_patches``, ``reconstruct_from_patches``,
+    ``jaccard_distance``, and ``gpus`` (device names, empty on a CPU).
+    """
+    global _TF
+    if _TF is not None:
+        return _TF
+    # keras-unet builds Model(inputs=[x]); calling it on a bare array (as
+    # helpers.predict_tiled does) makes Keras 3 warn about the structure. Harmless.
+    warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+    with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
+        import keras
+        import tensorflow as tf
+        from keras_unet.losses import jaccard_distance  # prints a banner on import
+        from keras_unet.models import custom_unet
+        from keras_unet.utils import get_augmented, get_patches, reconstruct_from_patches
+
+        gpus = tf.config.list_physical_devices("GPU")
+        for gpu in gpus:
+            with contextlib.suppress(RuntimeError):  # already initialised
+                tf.config.experimental.set_memory_growth(gpu, True)
+        names = [
+            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+            for gpu in gpus
+        ]
+    _TF = SimpleNamespace(
+        tf=tf,
+        keras=keras,
+        custom_unet=custom_unet,
+        get_augmented=get_augmented,
+        get_patches=get_patches,
+        reconstruct_from_patches=reconstruct_from_patches,
+        jaccard_distance=jaccard_distance,
+        gpus=names,
+    )
+    return _TF
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict:
+    """The machine and software versions, as every result file records them."""
+    tf = import_tf()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    return {
+        "cpu": _cpu_model(),
+        "cores": cores,
+        "memory_gib": _memory_gib(),
+        "gpus": tf.gpus,
+        "python": platform.python_version(),
+        "tensorflow": tf.tf.__version__,
+        "keras": tf.keras.__version__,
+        "keras_unet": _version("keras-unet"),
+        "numpy": _version("numpy"),
+        "platform": platform.platform(),
+    }
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: a busy machine makes timings noisy."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_split() -> SimpleNamespace:
+    """ISBI 2012 through `helpers`, split the course's way (train 0-23, test 27-29).
+
+    Falls back to `helpers.synthetic_membranes` only when the data cannot be
+    found or downloaded; the results then say ``data: synthetic``.
+    """
+    import helpers
+
+    try:
+        images, masks, _ = helpers.load_isbi2012(verbose=False)
+        source = "ISBI 2012"
+    except (ConnectionError, FileNotFoundError) as error:
+        print(f"WARNING: ISBI 2012 is not available ({error}).\n"
+              "Using helpers.synthetic_membranes instead: figures are NOT comparable.")
+        images, masks = helpers.synthetic_membranes(30, size=512, seed=0)
+        source = "synthetic"
+    parts = helpers.split_dataset(images, masks)
+    return SimpleNamespace(
+        source=source,
+        x_train=parts["train"][0], y_train=parts["train"][1],
+        x_test=parts["test"][0], y_test=parts["test"][1],
+    )
+
+
+def downscale_like_original(images, masks, size: int = TILE):
+    """The original workshop's data: images and masks resized to size x size.
+
+    Images with anti-aliasing; masks resized with skimage's defaults and *not*
+    binarised again (that is what the original did), so their edges hold
+    values between 0 and 1.
+    """
+    from skimage.transform import resize
+
+    n, _, _, c = images.shape
+    small_images = resize(images, (n, size, size, c), anti_aliasing=True).astype("float32")
+    small_masks = resize(masks, (n, size, size, masks.shape[-1])).astype("float32")
+    return small_images, small_masks
+
+
+def workshop_batches(x, y, batch_size: int = BATCH):
+    """keras-unet's get_augmented with the workshop's arguments, as a real generator.
+
+    Keras 3's ``fit`` rejects the ``zip`` that get_augmented returns, so the
+    original recipe needs this thin wrapper to run at all today.
+    """
+    get_augmented = import_tf().get_augmented
+    yield from get_augmented(x, y, batch_size=batch_size, data_gen_args=WORKSHOP_ARGS)
+
+
+def mirror_tile(image, times: int = 4):
+    """A (times*H, times*W) image from one (H, W, C) image by mirrored copies (no seams)."""
+    import numpy as np
+
+    pair = np.concatenate([image, image[:, ::-1]], axis=1)
+    block = np.concatenate([pair, pair[::-1]], axis=0)
+    reps = (times + 1) // 2
+    big = np.tile(block, (reps, reps, 1))
+    return np.ascontiguousarray(big[: times * image.shape[0], : times * image.shape[1]])
+
+
+# --------------------------------------------------------------------------- models
+
+
+def build_ours(filters: int = 16, input_shape=(None, None, 1)):
+    """The course's U-Net, exactly as notebook 01 builds it."""
+    return import_tf().custom_unet(
+        input_shape=input_shape,
+        filters=filters,
+        num_layers=4,
+        dropout=0.1,
+        dropout_type="spatial",
+        use_batch_norm=True,
+        output_activation="sigmoid",
+    )
+
+
+def build_original(input_shape=(TILE, TILE, 1)):
+    """The original workshop's U-Net: keras-unet defaults, 64 filters, no batch norm."""
+    return import_tf().custom_unet(input_shape, filters=64, use_batch_norm=False, num_layers=4)
+
+
+def train_for(model, batches, seconds: float) -> dict:
+    """``model.fit`` on endless `batches` until `seconds` of wall-clock time have passed.
+
+    The clock starts when ``fit`` starts (graph tracing counts, as it does for a
+    learner), and is checked after every batch. Returns steps done and times.
+    """
+    keras = import_tf().keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.steps = 0
+            self.start = None
+            self.elapsed = 0.0
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            self.elapsed = time.perf_counter() - self.start
+            if self.elapsed >= seconds:
+                self.model.stop_training = True
+
+    budget = TimeBudget()
+    start = time.perf_counter()
+    model.fit(batches, steps_per_epoch=10**9, epochs=1, verbose=0, callbacks=[budget],
+              shuffle=False)
+    return {
+        "steps": budget.steps,
+        "train_seconds": round(budget.elapsed, 2),
+        "fit_seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _rss_bytes() -> int:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+    except ImportError:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Peak resident memory of this process during a block, above its start.
+
+    A thread samples the RSS every `interval` seconds (psutil, or /proc/self/statm
+    without it); ``delta_mib`` is the peak minus the RSS when the block began.
+    """
+
+    def __init__(self, interval: float = 0.002):
+        self.interval = interval
+        self.baseline = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _sample(self):
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __enter__(self):
+        self.baseline = self.peak = _rss_bytes()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+        return False
+
+    @property
+    def delta_mib(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+
+def ratio(value, reference):
+    """value / reference, or None when either is missing or the reference is 0."""
+    if value is None or reference in (None, 0):
+        return None
+    return value / reference
+
+
+def fmt_ratio(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def seg_measures(masks, probabilities) -> dict:
+    """Pixel error, membrane IoU and Rand error at threshold 0.5, through `helpers`."""
+    import helpers
+
+    return {
+        "pixel_error": helpers.pixel_error(masks, probabilities),
+        "iou_membrane": helpers.iou_per_class(masks, probabilities)["membrane"],
+        "rand_error": helpers.rand_error(masks, probabilities),
+    }
+
+
+# --------------------------------------------------------------------------- CLI and output
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--full", action="store_true",
+                   help="the real budget, for a GPU (default: quick, for 2 CPU cores)")
+    p.add_argument("--json", type=Path, default=None,
+                   help="where to write the results (default: benchmarks/results/<name>.json)")
+    p.add_argument("--seed", type=int, default=SEED)
+    return p
+
+
+def header(title: str, mode: str, data: str | None = None) -> dict:
+    """Print the benchmark's title and machine; return the machine info."""
+    machine = machine_info()
+    gpus = ", ".join(machine["gpus"]) or "no GPU"
+    print(f"\n=== {title} ===")
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores, {gpus}; "
+          f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}")
+    print(f"mode: {mode}" + (f"; data: {data}" if data else "")
+          + f"; load average at start: {load_average()}")
+    return machine
+
+
+def write_results(name: str, payload: dict, path: Path | None = None) -> Path:
+    """Write `payload` (plus name, time and load average) as JSON; return the path."""
+    path = path or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": name,
+        "script": f"benchmarks/bench_{name}.py",
+        "written": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "load_average_at_end": load_average(),
+        **payload,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"results: {display_path(path)}")
+    return path
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def print_table(rows, headings) -> None:
+    """Print rows of strings as an aligned plain-text table."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headings)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))

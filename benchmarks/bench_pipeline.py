@@ -1,0 +1,169 @@
+"""Benchmark 2: input pipeline, augmented samples per second.
+
+Same sample size (128 x 128) and batch size (8, as in training) for both:
+
+get_augmented            the original: keras-unet get_augmented (Keras
+                         ImageDataGenerator) with the workshop's arguments, fed
+                         the 24 training images downscaled to 128 x 128 as the
+                         original recipe does (masks resized, not binarised).
+get_augmented+binarize   the same, with helpers.binarize_masks on each mask batch
+                         (notebook 01's fix for its non-binary masks).
+ours                     helpers.augmented_batches: random 128 crops of the 512
+                         images, exact flips and quarter turns, intensity jitter.
+
+The batch is 8 rather than 32 because get_augmented cannot make a batch larger
+than its 24 downscaled images. The methods take turns in 4 rounds (so that
+other load on the machine hits them alike), each for about a quarter of
+``--seconds`` a round. Only the time spent inside ``next()`` counts (wall time for the headline
+figure; process CPU time too, which other load on the machine disturbs less);
+checking the masks is done outside the clock. Also reported: the fraction of
+mask pixels that are neither 0 nor 1 (and of those between 0.05 and 0.95), and
+the fraction get_augmented's interpolation alone makes from binary 128 masks.
+
+    python benchmarks/bench_pipeline.py --seconds 3
+"""
+
+from __future__ import annotations
+
+import time
+
+import _common as C
+import numpy as np
+
+NAME = "pipeline"
+QUICK_SECONDS = 4.0
+FULL_SECONDS = 10.0
+ROUNDS = 4
+
+
+class Meter:
+    """Samples, generator time and mask values seen from one batch generator."""
+
+    def __init__(self, batches):
+        self.batches = batches
+        next(batches)  # warm-up: the first batch sets things up
+        self.samples = self.count = 0
+        self.not_binary = self.mixed = self.mask_pixels = 0
+        self.spent = self.cpu = 0.0
+        self.shape = None
+
+    def run(self, seconds: float, min_batches: int = 2) -> None:
+        """Pull batches for about `seconds` of generator time."""
+        spent, count = 0.0, 0
+        while spent < seconds or count < min_batches:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            x, y = next(self.batches)
+            spent += time.perf_counter() - start
+            self.cpu += time.process_time() - cpu_start
+            count += 1
+            self.samples += len(x)
+            self.not_binary += int(np.count_nonzero((y > 0) & (y < 1)))
+            self.mixed += int(np.count_nonzero((y > 0.05) & (y < 0.95)))
+            self.mask_pixels += y.size
+            self.shape = list(x.shape[1:])
+        self.spent += spent
+        self.count += count
+
+    def result(self) -> dict:
+        return {
+            "samples_per_s": self.samples / self.spent,
+            "samples_per_cpu_s": self.samples / self.cpu,
+            "samples": self.samples,
+            "batches": self.count,
+            "seconds": round(self.spent, 3),
+            "sample_shape": self.shape,
+            "mask_not_binary_fraction": self.not_binary / self.mask_pixels,
+            "mask_mixed_fraction": self.mixed / self.mask_pixels,
+        }
+
+
+def augmentation_only_not_binary(x_small, y_small, batches: int = 20) -> float:
+    """Non-binary mask pixels that get_augmented's interpolation alone makes.
+
+    The downscaled masks are binarised first, so every value strictly between 0
+    and 1 in the output comes from rotating, shearing, zooming and shifting.
+    """
+    import helpers
+
+    generator = C.workshop_batches(x_small, helpers.binarize_masks(y_small), C.BATCH)
+    masks = np.concatenate([next(generator)[1] for _ in range(batches)])
+    return float(np.mean((masks > 0) & (masks < 1)))
+
+
+def main(argv=None):
+    p = C.parser(__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, default=None,
+                   help=f"generator seconds per method (default {QUICK_SECONDS:.0f} quick, "
+                        f"{FULL_SECONDS:.0f} full)")
+    args = p.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    seconds = args.seconds or (FULL_SECONDS if args.full else QUICK_SECONDS)
+    data = C.load_split()
+    machine = C.header("Benchmark 2: augmented samples per second", mode, data.source)
+
+    import helpers
+
+    x_small, y_small = C.downscale_like_original(data.x_train, data.y_train)
+    input_not_binary = float(np.mean((y_small > 0) & (y_small < 1)))
+    augmentation_not_binary = augmentation_only_not_binary(x_small, y_small)
+
+    def binarized(batches):
+        for x, y in batches:
+            yield x, helpers.binarize_masks(y)
+
+    methods = {
+        "get_augmented": lambda: C.workshop_batches(x_small, y_small, C.BATCH),
+        "get_augmented+binarize": lambda: binarized(
+            C.workshop_batches(x_small, y_small, C.BATCH)),
+        "ours": lambda: helpers.augmented_batches(data.x_train, data.y_train,
+                                                  patch_size=C.TILE, batch_size=C.BATCH,
+                                                  seed=args.seed),
+    }
+    print(f"batches of {C.BATCH} samples of {C.TILE}x{C.TILE}, about {seconds:.0f} s each")
+    # Rounds interleave the methods, so that a load spike from other work on the
+    # machine hits all of them alike.
+    meters = {name: Meter(make()) for name, make in methods.items()}
+    for _ in range(ROUNDS):
+        for meter in meters.values():
+            meter.run(seconds / ROUNDS)
+    results = {name: meter.result() for name, meter in meters.items()}
+    for name, record in results.items():
+        print(f"  {name}: {record['samples_per_s']:.0f} samples/s", flush=True)
+    reference = results["get_augmented"]
+    for record in results.values():
+        record["ratio"] = C.ratio(record["samples_per_s"], reference["samples_per_s"])
+        record["ratio_cpu"] = C.ratio(record["samples_per_cpu_s"],
+                                      reference["samples_per_cpu_s"])
+
+    print("\nratio: samples per second / get_augmented's (higher is better); 'per CPU s' "
+          "counts process CPU time instead of wall time (less sensitive to other load)")
+    C.print_table(
+        [[name, f"{r['samples_per_s']:.0f}", C.fmt_ratio(r["ratio"]),
+          f"{r['samples_per_cpu_s']:.0f}", C.fmt_ratio(r["ratio_cpu"]),
+          f"{r['mask_not_binary_fraction']:.2%}", f"{r['mask_mixed_fraction']:.2%}"]
+         for name, r in results.items()],
+        ["method", "samples/s", "ratio", "per CPU s", "ratio", "mask pixels not 0/1",
+         "in (0.05, 0.95)"])
+    print(f"the 128x128 downscaled masks fed to get_augmented are {input_not_binary:.2%} "
+          "not 0/1 before augmenting;\nfrom binarised 128 masks, get_augmented's "
+          f"interpolation alone makes {augmentation_not_binary:.2%} not 0/1")
+    goal = results["ours"]["ratio"] >= 3
+    print(f"goal (ours >= 3x get_augmented's samples/s): {'met' if goal else 'NOT met'} "
+          f"({C.fmt_ratio(results['ours']['ratio'])})")
+
+    C.write_results(NAME, {
+        "mode": mode,
+        "data": data.source,
+        "machine": machine,
+        "settings": {"batch": C.BATCH, "sample_side": C.TILE, "seconds_per_method": seconds,
+                     "rounds": ROUNDS,
+                     "seed": args.seed, "get_augmented_args": C.WORKSHOP_ARGS},
+        "downscaled_masks_not_binary_fraction": input_not_binary,
+        "get_augmented_on_binary_masks_not_binary_fraction": augmentation_not_binary,
+        "methods": results,
+    }, args.json)
+    return results
+
+
+if __name__ == "__main__":
+    main()
