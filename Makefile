@@ -27,7 +27,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/check_notebooks.py
 	UNET_COURSE_MODE=quick $(BIN)/python -m pytest tests $(wildcard $(NOTEBOOKS)) \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
+		--durations=8
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -54,7 +54,8 @@ def stable_ids(notebook: nbformat.NotebookNode) -> None:
 def fix(py_path: Path) -> None:
     notebook = clean(jupytext.read(py_path))
     stable_ids(notebook)
-    notebook.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    # The pairing lives in pyproject.toml ([tool.jupytext]), not in each notebook.
+    notebook.metadata.get("jupytext", {}).pop("formats", None)
     py_path.with_suffix(".ipynb").write_text(as_text(notebook), encoding="utf-8")
     jupytext.write(notebook, py_path, fmt="py:percent")
 
