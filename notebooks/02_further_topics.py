@@ -696,7 +696,7 @@ assert test_scores["pixel_error"] < all_interior_error
 # %% [markdown]
 # The forest sees only a window of up to a few dozen pixels through its
 # filters, and each pixel is decided alone; the U-Net sees a field of view
-# of about 140 pixels and learns its own filters. Scribbles take minutes to
+# of about 200 pixels and learns its own filters. Scribbles take minutes to
 # paint rather than hours, which is why the forest remains a good first tool.
 #
 # # 9. Multi-class segmentation
@@ -854,7 +854,7 @@ print(f"pixel error is lowest at {best_pixel:.2f}, Rand error at {best_rand:.2f}
 assert 0.1 <= best_pixel <= 0.9 and 0.1 <= best_rand <= 0.9
 
 # %% [markdown]
-# **5. A bigger field of view.** The U-Net with 4 levels sees about 140 pixels.
+# **5. A bigger field of view.** The U-Net with 4 levels sees about 200 pixels.
 # Build one with `num_layers=5` (tiles must then be multiples of 32) and
 # compare in full mode. When would the extra context matter?
 
