@@ -31,12 +31,17 @@
 # %%
 import importlib.util
 import sys
+from pathlib import Path
 
 IS_COLAB = "google.colab" in sys.modules
 missing = [name for name in ("keras_unet", "helpers") if importlib.util.find_spec(name) is None]
 if missing and IS_COLAB:
+    # The course folder on Drive, if you copied it there and Drive is mounted; else GitHub.
+    course_folder = Path("/content/drive/MyDrive/unet-course")
+    course_source = (course_folder if (course_folder / "pyproject.toml").exists()
+                     else "git+https://github.com/unet-course/unet-segmentation-course")
     # setuptools: keras-unet 0.1.2 imports distutils, gone from Python >= 3.12.
-    # %pip install -q keras-unet==0.1.2 setuptools "git+https://github.com/unet-course/unet-segmentation-course"
+    # %pip install -q keras-unet==0.1.2 setuptools "{course_source}"
 elif missing:
     raise ModuleNotFoundError(
         f"Missing {missing}. From the course folder run `make run` (it builds .venv), or "
