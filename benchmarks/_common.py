@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib.metadata
 import io
 import json
 import os
@@ -144,15 +145,6 @@ def _memory_gib() -> float | None:
     return None
 
 
-def _version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
 def machine_info() -> dict:
     """The machine and software versions, as every result file records them."""
     tf = import_tf()
@@ -168,8 +160,8 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "tensorflow": tf.tf.__version__,
         "keras": tf.keras.__version__,
-        "keras_unet": _version("keras-unet"),
-        "numpy": _version("numpy"),
+        "keras_unet": importlib.metadata.version("keras-unet"),
+        "numpy": importlib.metadata.version("numpy"),
         "platform": platform.platform(),
     }
 

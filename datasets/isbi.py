@@ -6,6 +6,7 @@ provenance, citation and terms of use.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from contextlib import contextmanager
@@ -81,8 +82,6 @@ def read_manifest() -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -232,13 +232,13 @@ def resolve_mode(*, runtime: Runtime | None = None, environ=None) -> str:
 
 
 def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 -- learners' own np.random calls use the legacy state
     try:
         import keras
-    except ImportError:
+    except ImportError:  # no Keras (a Colab TPU runtime): seed what there is
+        random.seed(seed)
+        np.random.seed(seed)  # noqa: NPY002 -- learners' own np.random calls use the legacy state
         return
-    keras.utils.set_random_seed(seed)  # Python, NumPy and the backend together
+    keras.utils.set_random_seed(seed)  # Python, NumPy (legacy state) and the backend together
 
 
 def _enable_memory_growth() -> None:
