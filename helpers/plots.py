@@ -241,7 +241,7 @@ def _unet_blocks(model, input_size):
     return blocks
 
 
-def plot_unet(model, *, input_size=None, ax=None, title=None):
+def plot_unet(model, *, input_size=None, ax=None, title=None, fontsize=9):
     """Draw a U-Net's structure from the model's own layers: levels, shapes, skips.
 
     Layers are grouped into blocks of one resolution. Each box shows its output
@@ -259,7 +259,10 @@ def plot_unet(model, *, input_size=None, ax=None, title=None):
         model's own, or 128 when the model takes any size.
     ax : matplotlib Axes, optional
     title : str, optional
-        Default: the model's name, parameter count and input size.
+        Default: the parameter count and the input size.
+    fontsize : float, default 9
+        Size of the shapes' labels; the rest scales with it, and so does a new figure
+        (about 1 inch per block at the default).
 
     Returns
     -------
@@ -272,15 +275,21 @@ def plot_unet(model, *, input_size=None, ax=None, title=None):
     """
     from matplotlib.patches import FancyBboxPatch
 
+    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)) or fontsize <= 0:
+        raise ValueError(f"fontsize must be a positive number, got {fontsize!r}.")
     blocks = _unet_blocks(model, input_size)
+    small = 0.83 * fontsize
     deepest = max(block["level"] for block in blocks)
     first_bottom = next(i for i, block in enumerate(blocks) if block["level"] == deepest)
-    dx, dy, box_w, box_h = 1.55, 1.25, 1.38, 0.92
+    dx, dy, box_w, box_h = 1.55, 1.25, 1.42, 0.92
     if ax is None:
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.05 * dx * len(blocks)),
-                                        1.0 + 1.05 * dy * (deepest + 1)))
+        inches = 0.8 * fontsize / 9  # per unit of the layout below: the text fits the boxes
+        width = (len(blocks) - 1) * dx + box_w + 0.2
+        height = deepest * dy + box_h + 0.55
+        fig = plt.figure(figsize=(inches * width, inches * height / 0.9), layout="none")
+        ax = fig.add_axes((0, 0, 1, 0.9))
     else:
         fig = ax.figure
     colours = {"input": "#e0e0e0", "encoder": "#cfe2f3", "bottom": "#d9d2e9",
@@ -299,8 +308,8 @@ def plot_unet(model, *, input_size=None, ax=None, title=None):
                                     edgecolor="#555555", linewidth=0.8))
         height, width, depth = block["shape"]
         ax.text(x, y + 0.27, f"{height}\u00d7{width}\u00d7{depth}", ha="center", va="center",
-                fontsize=7.5, fontweight="bold")
-        ax.text(x, y - 0.1, "\n".join(block["ops"]), ha="center", va="center", fontsize=6.2,
+                fontsize=fontsize, fontweight="bold")
+        ax.text(x, y - 0.1, "\n".join(block["ops"]), ha="center", va="center", fontsize=small,
                 linespacing=1.15)
         if index:
             (x0, y0), kind = centre(index - 1), block["enter"]
@@ -312,14 +321,15 @@ def plot_unet(model, *, input_size=None, ax=None, title=None):
                         arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.3})
             if kind is not None:  # below the arrow, on the side away from the boxes
                 ax.text((start[0] + end[0]) / 2 + (-0.08 if change > 0 else 0.08),
-                        (start[1] + end[1]) / 2 - 0.1, _describe(kind), fontsize=6.2,
+                        (start[1] + end[1]) / 2 - 0.1, _describe(kind), fontsize=small,
                         color=colour, ha="right" if change > 0 else "left", va="top")
         for source in block["skips"]:
             xs, ys = centre(source)
             ax.annotate("", xy=(x - box_w / 2, y + 0.32), xytext=(xs + box_w / 2, ys + 0.32),
                         arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 1.0,
                                     "linestyle": "--"})
-            ax.text((xs + x) / 2, ys + 0.4, "skip: copy and concatenate", fontsize=6,
+            label = "skip: copy and concatenate" if index - source > 3 else "skip"
+            ax.text((xs + x) / 2, ys + 0.4, label, fontsize=small,
                     color="#666666", ha="center", va="bottom")
     ax.set_xlim(-dx / 2 - 0.1, (len(blocks) - 1) * dx + dx / 2 + 0.1)
     ax.set_ylim(-deepest * dy - box_h / 2 - 0.2, box_h / 2 + 0.35)
@@ -327,5 +337,5 @@ def plot_unet(model, *, input_size=None, ax=None, title=None):
     ax.set_axis_off()
     size = blocks[0]["shape"][0]
     ax.set_title(title or f"{model.count_params():,} parameters; shapes for a "
-                 f"{size}\u00d7{size} input", fontsize=9)
+                 f"{size}\u00d7{size} input", fontsize=1.2 * fontsize)
     return fig
