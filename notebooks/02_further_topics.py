@@ -347,7 +347,9 @@ def train_compare(loss, optimizer, *, seed=42, filters=COMPARE_FILTERS, use_batc
         validation_data=val_crops, validation_batch_size=len(x_val), shuffle=False, verbose=0,
     )
     seconds = time.perf_counter() - start
-    probabilities = net.predict(x_val, batch_size=1, verbose=0)
+    # Called directly, not with predict: predict would build a graph for each of these
+    # throwaway models, and TensorFlow warns when one function is traced so often.
+    probabilities = keras.ops.convert_to_numpy(net(x_val, training=False))
     result = {
         "run": label,
         "val pixel error": helpers.pixel_error(y_val, probabilities),
