@@ -1,12 +1,20 @@
 """Executed notebooks show no warnings and no TensorFlow log lines.
 
-nbval executes every notebook in `make test` (``--nbval-lax``); this hook reads
-each cell's outputs as nbval collected them in that same run and fails the cell
-that printed such a line, naming it. Nothing is executed a second time. It lives
-here, at the repository root, because the notebooks are outside ``tests/``.
+nbval executes every notebook in `make test` (``--nbval-lax``); the hook below
+reads each cell's outputs as nbval collected them in that same run and fails the
+cell that printed such a line, naming it. Nothing is executed a second time. It
+lives here, at the repository root, because the notebooks are outside ``tests/``.
+
+TensorFlow's C++ log lines are written below Python, to file descriptor 2.
+Jupyter's kernel (ipykernel) captures them into the cell's output, so a learner
+sees them; but it does not when ``PYTEST_CURRENT_TEST`` is set, and nbval sends
+the kernel's own stderr to /dev/null. So nbval's kernel is started here without
+that variable: it then shows what a learner's kernel shows, and the scan sees it.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -52,3 +60,25 @@ def pytest_runtest_call(item):
             pytest.fail(f"this cell's output holds {len(lines)} warning or TensorFlow log "
                         f"line(s); fix each at its source:\n{shown}", pytrace=False)
     return result
+
+
+def _kernel_environment(environ) -> dict:
+    """The environment for a notebook kernel: this one, less pytest's marker."""
+    return {name: value for name, value in environ.items() if name != "PYTEST_CURRENT_TEST"}
+
+
+def pytest_configure(config):
+    try:
+        import nbval.kernel
+    except ImportError:
+        return
+    start_new_kernel = nbval.kernel.start_new_kernel
+    if getattr(start_new_kernel, "course_patched", False):
+        return
+
+    def start_kernel_as_jupyter_does(*args, **kwargs):
+        kwargs["env"] = _kernel_environment(kwargs.get("env") or os.environ)
+        return start_new_kernel(*args, **kwargs)
+
+    start_kernel_as_jupyter_does.course_patched = True
+    nbval.kernel.start_new_kernel = start_kernel_as_jupyter_does

@@ -89,3 +89,16 @@ def test_notebook_cells_are_recognised():
 
     assert scan._is_notebook_cell(object()) is False
     assert scan._is_notebook_cell(object.__new__(IPyNbCell)) is True
+
+
+def test_kernel_environment_drops_only_pytests_marker():
+    environ = {"PATH": "/usr/bin", "PYTEST_CURRENT_TEST": "x.py::t (call)", "CI": "true"}
+    assert scan._kernel_environment(environ) == {"PATH": "/usr/bin", "CI": "true"}
+
+
+def test_nbval_starts_kernels_that_capture_low_level_output():
+    # Without this, ipykernel would not capture TensorFlow's C++ lines under pytest, and
+    # nbval would send them to /dev/null: the scan would miss what a learner sees.
+    import nbval.kernel
+
+    assert getattr(nbval.kernel.start_new_kernel, "course_patched", False)

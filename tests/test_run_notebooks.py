@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import subprocess
 import sys
 import time
@@ -40,21 +41,31 @@ def _notebook(path: Path, *cells) -> Path:
 @pytest.fixture(scope="module")
 def runner_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runner")
+    (folder / "notebooks").mkdir()  # the kernel runs there, the runner one folder up
     works = _notebook(
-        folder / "works.ipynb",
+        folder / "notebooks" / "works.ipynb",
         nbformat.v4.new_markdown_cell("# Part one\n\nSome text."),
         nbformat.v4.new_code_cell(f"import time\nprint('first', flush=True)\n"
                                   f"time.sleep({PAUSE_S})\nprint('second', flush=True)\n"
                                   "answer, ratio = 42, 0.125"),
+        # Written below Python, as TensorFlow's C++ logs are: once in the output, not twice.
+        # (ipykernel forwards such writes from a thread: give it a moment before the cell ends.)
+        nbformat.v4.new_code_cell("import os\n_ = os.write(2, b'from the file descriptor\\n')\n"
+                                  "time.sleep(1)"),
     )
-    fails = _notebook(folder / "fails.ipynb",
+    fails = _notebook(folder / "notebooks" / "fails.ipynb",
                       nbformat.v4.new_code_cell("raise ValueError('boom')"))
+    dies = _notebook(folder / "notebooks" / "dies.ipynb", nbformat.v4.new_code_cell(
+        "import os\nos.write(2, b'last words\\n')\nos._exit(3)"))
     command = [sys.executable, "-u", str(RUNNER), "--output-dir", str(folder / "build"),
                "--key-figure", "answer=answer", "--key-figure", "ratio=ratio",
-               "--key-figure", "missing=no_such_name", str(works), str(fails)]
+               "--key-figure", "missing=no_such_name", str(works), str(fails), str(dies)]
     arrivals = []  # (seconds since start, line)
     start = time.perf_counter()
-    with subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE,
+    # As from a terminal: under pytest, ipykernel would not capture low-level output.
+    environment = {name: value for name, value in os.environ.items()
+                   if name != "PYTEST_CURRENT_TEST"}
+    with subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, env=environment,
                           stderr=subprocess.STDOUT, text=True) as process:
         for line in process.stdout:
             arrivals.append((time.perf_counter() - start, line.rstrip("\n")))
@@ -91,9 +102,24 @@ def test_run_goes_on_after_a_failure_and_reports_it(runner_run):
     assert runner_run["returncode"] == 1
 
 
+def test_run_prints_what_the_kernel_process_writes_once(runner_run):
+    assert runner_run["text"].count("from the file descriptor") == 1
+
+
+def test_run_reports_a_dead_kernel_with_its_last_words(runner_run):
+    summary = runner_run["text"].split("=== Summary ===", 1)[1]
+    assert "dies.ipynb: FAILED: the kernel died" in summary
+    assert "The kernel died. Its last words:\n  last words" in runner_run["text"]
+
+
+def test_run_leaves_no_kernel_sockets_behind(runner_run):
+    assert not list(runner_run["folder"].rglob("*ipc*"))
+    assert not list(runner_run["folder"].rglob("kernel*"))
+
+
 def test_run_saves_the_notebook_without_the_probe(runner_run):
     saved = nbformat.read(runner_run["folder"] / "build" / "works.ipynb", as_version=4)
-    assert len(saved.cells) == 2
+    assert len(saved.cells) == 3
     assert "".join(out["text"] for out in saved.cells[1].outputs) == "first\nsecond\n"
     assert (runner_run["folder"] / "build" / "works.html").is_file()
     assert (runner_run["folder"] / "build" / "fails.ipynb").is_file()

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
@@ -124,10 +126,12 @@ def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str])
     start = time.perf_counter()
     probe = _probe_cell(expressions)
     notebook.cells.append(probe)
-    # The kernel talks to this process over local sockets (IPC): nothing on the network,
-    # so ipykernel has no reason to warn about unencrypted TCP.
+    # The kernel talks to this process over local sockets (IPC), in a folder of their own:
+    # nothing on the network, so ipykernel has no reason to warn about unencrypted TCP.
+    sockets = tempfile.TemporaryDirectory(prefix="course-kernel-")
     config = Config()
     config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(sockets.name) / "kernel")
     client = StreamingClient(
         notebook,
         config=config,
@@ -136,8 +140,18 @@ def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str])
         resources={"metadata": {"path": str(path.parent)}},
     )
     summary = {"notebook": path.name, "failure": None, "figures": {}}
+    # What the kernel process writes to its own stdout and stderr also reaches the notebook
+    # (ipykernel captures both), so it goes to a log, shown only if the kernel dies.
+    kernel_log = Path(sockets.name) / "kernel.log"
     try:
-        client.execute()
+        with sockets, kernel_log.open("w") as log:
+            try:
+                client.execute(stdout=log, stderr=subprocess.STDOUT)
+            except DeadKernelError as error:
+                log.flush()
+                tail = kernel_log.read_text(errors="replace").splitlines()[-20:]
+                print("The kernel died. Its last words:\n  " + "\n  ".join(tail), flush=True)
+                summary["failure"] = f"the kernel died ({error})"
     except CellExecutionError as error:
         failed = [index for index, cell in enumerate(notebook.cells)
                   if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
