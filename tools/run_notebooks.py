@@ -97,7 +97,7 @@ def _echo(msg) -> None:
         data = content.get("data", {})
         if any(key.startswith("image/") for key in data):
             print("[figure]", flush=True)
-        elif kind == "execute_result" and "text/plain" in data:
+        elif "text/plain" in data:  # e.g. a table, or model.summary()
             print(data["text/plain"], flush=True)
 
 
