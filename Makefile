@@ -37,9 +37,11 @@ test: $(STAMP)
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
 		--durations=8
 
-# Work in the notebooks interactively; the kernel is this .venv's Python.
+# Work in the notebooks interactively; the kernel is this .venv's Python. Jupyter refuses
+# to run as root (containers, CI) unless told: then it is told.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) \
+		$(LAB_ARGS)
 
 # CI: the pins in constraints.txt install on Python 3.11, 3.12 and 3.13 (asks the index).
 check-constraints: $(STAMP)
