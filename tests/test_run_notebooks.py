@@ -56,7 +56,7 @@ def runner_run(tmp_path_factory):
     fails = _notebook(folder / "notebooks" / "fails.ipynb",
                       nbformat.v4.new_code_cell("raise ValueError('boom')"))
     dies = _notebook(folder / "notebooks" / "dies.ipynb", nbformat.v4.new_code_cell(
-        "import os\nos.write(2, b'last words\\n')\nos._exit(3)"))
+        "import os, time\n_ = os.write(2, b'last words\\n')\ntime.sleep(1)\nos._exit(3)"))
     command = [sys.executable, "-u", str(RUNNER), "--output-dir", str(folder / "build"),
                "--key-figure", "answer=answer", "--key-figure", "ratio=ratio",
                "--key-figure", "missing=no_such_name", str(works), str(fails), str(dies)]
