@@ -84,6 +84,12 @@ def test_plot_unet_rejects_a_bad_input_size(custom_unet_factory, input_size):
         helpers.plot_unet(custom_unet_factory(num_layers=2), input_size=input_size)
 
 
+@pytest.mark.parametrize("fontsize", [0, -3, "9", None])
+def test_plot_unet_rejects_a_bad_fontsize(custom_unet_factory, fontsize):
+    with pytest.raises(ValueError, match="fontsize must be a positive number"):
+        helpers.plot_unet(custom_unet_factory(num_layers=2), fontsize=fontsize)
+
+
 def test_plot_unet_rejects_a_size_the_model_does_not_take(custom_unet_factory):
     with pytest.raises(ValueError, match="input_size must be 64"):
         helpers.plot_unet(custom_unet_factory(num_layers=2, input_shape=(64, 64, 1)),
