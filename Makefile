@@ -1,23 +1,30 @@
 # The course's two commands, each setting up .venv by itself:
 #   make run    execute both notebooks headless, write build/*.ipynb and build/*.html
 #   make test   lint, notebook checks, pytest for helpers, nbval for every notebook
+#   make lab    JupyterLab on notebooks/, from the same .venv
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb
 
-.PHONY: run test lint check-notebooks sync-notebooks badges slides bench clean
+.PHONY: run test lab lint check-notebooks check-constraints sync-notebooks badges slides \
+	bench clean
 
 # A fresh .venv whenever the requirements change (or there is none yet).
+# pip prints each package and, in a terminal, a progress bar for each download.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@echo "Setting up $(VENV): pip downloads about 0.7 GB (TensorFlow alone is 0.57 GB) and"
+	@echo "installs 2.8 GB, a few minutes on a fast connection. Once only: later commands reuse"
+	@echo "$(VENV) until requirements.txt, requirements-dev.txt or constraints.txt change."
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt \
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -r requirements-dev.txt \
 		-c constraints.txt -e .
-	@$(BIN)/python -c "import sys, tensorflow, keras; print('Environment ready: Python', \
-		sys.version.split()[0], '| TensorFlow', tensorflow.__version__, '| Keras', keras.__version__)"
+	@$(BIN)/python -c "import sys; from importlib.metadata import version as v; \
+		print('Environment ready: Python', sys.version.split()[0], '| TensorFlow', \
+		v('tensorflow'), '| Keras', v('keras'))"
 	touch $@
 
 run: $(STAMP)
@@ -29,6 +36,16 @@ test: $(STAMP)
 	UNET_COURSE_MODE=quick $(BIN)/python -m pytest tests $(wildcard $(NOTEBOOKS)) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
 		--durations=8
+
+# Work in the notebooks interactively; the kernel is this .venv's Python. Jupyter refuses
+# to run as root (containers, CI) unless told: then it is told.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) \
+		$(LAB_ARGS)
+
+# CI: the pins in constraints.txt install on Python 3.11, 3.12 and 3.13 (asks the index).
+check-constraints: $(STAMP)
+	$(BIN)/python tools/check_constraints.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,7 +30,7 @@ from helpers.metrics import (
     threshold_sweep,
     variation_of_information,
 )
-from helpers.plots import plot_error_map, plot_history, plot_samples
+from helpers.plots import plot_error_map, plot_history, plot_samples, plot_unet
 from helpers.runtime import (
     CourseSetup,
     Runtime,
@@ -68,6 +68,7 @@ __all__ = [
     "plot_error_map",
     "plot_history",
     "plot_samples",
+    "plot_unet",
     "predict_tiled",
     "rand_error",
     "random_patches",

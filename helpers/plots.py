@@ -1,4 +1,4 @@
-"""Figures: images with masks and predictions, error maps, training curves.
+"""Figures: images with masks and predictions, error maps, training curves, a U-Net's structure.
 
 Introduced in notebook 01. Every function takes ``ax=None`` (or ``axes=None``),
 returns the figure, and never calls ``plt.show()``: the notebook decides.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_error_map", "plot_history", "plot_samples"]
+__all__ = ["plot_error_map", "plot_history", "plot_samples", "plot_unet"]
 
 
 def _grey(array):
@@ -148,4 +148,194 @@ def plot_history(history, *, metrics=None, ax=None, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+# What each layer does, in a word or two, for the boxes of `plot_unet`.
+def _describe(layer) -> str:
+    kind = type(layer).__name__
+    if kind in ("Conv2D", "Conv2DTranspose"):
+        height, width = layer.kernel_size
+        name = "conv" if kind == "Conv2D" else "up-conv"
+        activation = getattr(layer.activation, "__name__", "")
+        extra = f", {activation}" if activation in ("sigmoid", "softmax") else ""
+        return f"{name} {height}\u00d7{width}{extra}"
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        height, width = layer.pool_size
+        return f"{'max' if kind.startswith('Max') else 'mean'} pool {height}\u00d7{width}"
+    names = {"BatchNormalization": "batch norm",
+             "UpSampling2D": "upsample", "Concatenate": "concat (skip)",
+             "Dropout": "dropout", "SpatialDropout2D": "dropout", "Cropping2D": "crop"}
+    return names.get(kind, kind)
+
+
+def _unet_blocks(model, input_size):
+    """Group a model's layers into blocks of one resolution, in order.
+
+    Returns a list of dicts: ``level`` (0 = input resolution, 1 = half, ...),
+    ``shape`` (height, width, channels of the block's last layer), ``ops`` (what
+    its layers do, with counts), ``enter`` (the layer that changed the resolution,
+    or None) and ``skips`` (indices of earlier blocks whose output it concatenates).
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+    if len(model.inputs) != 1 or len(model.inputs[0].shape) != 4:
+        raise ValueError("model must take one image input of shape (height, width, channels); "
+                         f"got inputs {[tuple(tensor.shape) for tensor in model.inputs]}.")
+    static = model.inputs[0].shape[1]
+    if input_size is None:
+        input_size = static or 128
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+        raise ValueError(f"input_size must be a positive int, got {input_size!r}.")
+    if static is not None and static != input_size:
+        raise ValueError(f"input_size must be {static}, the model's input size; "
+                         f"got {input_size}.")
+    channels = model.inputs[0].shape[-1]
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    try:
+        specs = probe.compute_output_spec(keras.KerasTensor((1, input_size, input_size, channels)))
+    except ValueError as error:
+        raise ValueError(f"input_size={input_size} does not fit this model: {error}") from error
+    specs = specs if isinstance(specs, (list, tuple)) else [specs]
+
+    producer = {id(layer.output): layer for layer in model.layers}
+    blocks = [{"level": 0, "shape": (input_size, input_size, channels), "ops": ["input"],
+               "layers": [], "enter": None, "skips": []}]
+    block_of = {id(model.layers[0]): 0}
+    # A layer's level is its first input's, plus one per halving of the height (pooling),
+    # minus one per doubling (up-convolution); 'valid' convolutions trim a few pixels only.
+    level_of, height_of = {id(model.layers[0]): 0}, {id(model.layers[0]): input_size}
+    output_layers = {id(producer.get(id(tensor))) for tensor in model.outputs}
+    for layer, spec in zip(layers, specs, strict=True):
+        height, width, depth = spec.shape[1:4]
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        first = producer.get(id(inputs[0]))
+        level = level_of.get(id(first), blocks[-1]["level"])
+        ratio = height_of.get(id(first), height) / height
+        if ratio >= 1.5 or ratio <= 0.75:
+            level += int(round(float(np.log2(ratio))))
+        level_of[id(layer)], height_of[id(layer)] = level, height
+        changes = level != blocks[-1]["level"]
+        if changes or id(layer) in output_layers or len(blocks) == 1:
+            blocks.append({"level": level, "shape": (height, width, depth), "ops": [],
+                           "layers": [], "enter": layer if changes else None, "skips": []})
+        block = blocks[-1]
+        block["layers"].append(layer)
+        block["shape"] = (height, width, depth)
+        if layer is not block["enter"]:
+            block["ops"].append(_describe(layer))
+        for tensor in inputs:
+            source = producer.get(id(tensor))
+            index = block_of.get(id(source))
+            if index is not None and index < len(blocks) - 2 and index not in block["skips"]:
+                block["skips"].append(index)
+        block_of[id(layer)] = len(blocks) - 1
+    for block in blocks:
+        counts = {}
+        for op in block["ops"]:
+            counts[op] = counts.get(op, 0) + 1
+        block["ops"] = [op if n == 1 else f"{op} \u00d7{n}" for op, n in counts.items()]
+    return blocks
+
+
+def plot_unet(model, *, input_size=None, ax=None, title=None, fontsize=9):
+    """Draw a U-Net's structure from the model's own layers: levels, shapes, skips.
+
+    Layers are grouped into blocks of one resolution. Each box shows its output
+    (height × width × channels, for an input of `input_size`) and what its layers
+    do; arrows show pooling down (red) and up-convolution up (green), dashed grey
+    arrows the skip connections. Needs only matplotlib (no graphviz). Introduced
+    in notebook 01.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model with one image input, e.g. keras-unet's ``custom_unet``.
+    input_size : int, optional
+        Height and width of the input for which shapes are shown; default: the
+        model's own, or 128 when the model takes any size.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default: the parameter count and the input size.
+    fontsize : float, default 9
+        Size of the shapes' labels; the rest scales with it, and so does a new figure
+        (about 1 inch per block at the default).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from keras_unet.models import custom_unet  # doctest: +SKIP
+    >>> fig = plot_unet(custom_unet((None, None, 1), filters=16), input_size=128)  # doctest: +SKIP
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)) or fontsize <= 0:
+        raise ValueError(f"fontsize must be a positive number, got {fontsize!r}.")
+    blocks = _unet_blocks(model, input_size)
+    small = 0.83 * fontsize
+    deepest = max(block["level"] for block in blocks)
+    first_bottom = next(i for i, block in enumerate(blocks) if block["level"] == deepest)
+    dx, dy, box_w, box_h = 1.55, 1.25, 1.42, 0.92
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        inches = 0.8 * fontsize / 9  # per unit of the layout below: the text fits the boxes
+        width = (len(blocks) - 1) * dx + box_w + 0.2
+        height = deepest * dy + box_h + 0.55
+        fig = plt.figure(figsize=(inches * width, inches * height / 0.9), layout="none")
+        ax = fig.add_axes((0, 0, 1, 0.9))
+    else:
+        fig = ax.figure
+    colours = {"input": "#e0e0e0", "encoder": "#cfe2f3", "bottom": "#d9d2e9",
+               "decoder": "#fce5cd", "output": "#e0e0e0"}
+
+    def centre(index):
+        return index * dx, -blocks[index]["level"] * dy
+
+    for index, block in enumerate(blocks):
+        x, y = centre(index)
+        role = ("input" if index == 0 else "output" if index == len(blocks) - 1
+                else "bottom" if block["level"] == deepest
+                else "encoder" if index < first_bottom else "decoder")
+        ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.02", facecolor=colours[role],
+                                    edgecolor="#555555", linewidth=0.8))
+        height, width, depth = block["shape"]
+        ax.text(x, y + 0.27, f"{height}\u00d7{width}\u00d7{depth}", ha="center", va="center",
+                fontsize=fontsize, fontweight="bold")
+        ax.text(x, y - 0.1, "\n".join(block["ops"]), ha="center", va="center", fontsize=small,
+                linespacing=1.15)
+        if index:
+            (x0, y0), kind = centre(index - 1), block["enter"]
+            change = block["level"] - blocks[index - 1]["level"]
+            colour = "#cc3333" if change > 0 else "#2e8b57" if change < 0 else "#333333"
+            start = (x0 + box_w / 2, y0) if change == 0 else (x0, y0 - np.sign(change) * box_h / 2)
+            end = (x - box_w / 2, y) if change == 0 else (x, y + np.sign(change) * box_h / 2)
+            ax.annotate("", xy=end, xytext=start,
+                        arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.3})
+            if kind is not None:  # below the arrow, on the side away from the boxes
+                ax.text((start[0] + end[0]) / 2 + (-0.08 if change > 0 else 0.08),
+                        (start[1] + end[1]) / 2 - 0.1, _describe(kind), fontsize=small,
+                        color=colour, ha="right" if change > 0 else "left", va="top")
+        for source in block["skips"]:
+            xs, ys = centre(source)
+            ax.annotate("", xy=(x - box_w / 2, y + 0.32), xytext=(xs + box_w / 2, ys + 0.32),
+                        arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 1.0,
+                                    "linestyle": "--"})
+            label = "skip: copy and concatenate" if index - source > 3 else "skip"
+            ax.text((xs + x) / 2, ys + 0.4, label, fontsize=small,
+                    color="#666666", ha="center", va="bottom")
+    ax.set_xlim(-dx / 2 - 0.1, (len(blocks) - 1) * dx + dx / 2 + 0.1)
+    ax.set_ylim(-deepest * dy - box_h / 2 - 0.2, box_h / 2 + 0.35)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    size = blocks[0]["shape"][0]
+    ax.set_title(title or f"{model.count_params():,} parameters; shapes for a "
+                 f"{size}\u00d7{size} input", fontsize=1.2 * fontsize)
     return fig

@@ -393,23 +393,16 @@ with strategy.scope():
         use_batch_norm=True,
         output_activation="sigmoid",
     )
+    # keras-unet declares its one input as a list, so Keras 3 warns at every call with a
+    # plain array. The same layers, with the input declared as we pass it:
+    model = keras.Model(model.inputs[0], model.outputs[0])
 model.summary(line_length=100, expand_nested=False, show_trainable=False)
 
 # %%
-try:
-    keras.utils.plot_model(model, to_file=str(course.output_dir / "unet.png"), show_shapes=True,
-                           dpi=48, rankdir="TB")
-    from IPython.display import Image, display
-
-    display(Image(str(course.output_dir / "unet.png")))
-except (ImportError, OSError) as error:  # needs pydot and the graphviz program
-    print(f"(No diagram: {type(error).__name__}. Install pydot and graphviz to draw one.)")
-    print("Path of a tensor through the network (height x width x channels, for a 128 crop):")
-    probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
-    for layer, output in zip(model.layers[1:], probe(np.zeros((1, 128, 128, 1))), strict=True):
-        if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.Conv2DTranspose,
-                              keras.layers.Concatenate)) or layer is model.layers[-1]:
-            print(f"  {type(layer).__name__:<16} -> {tuple(output.shape[1:])}")
+# The model's own layers, drawn for a 128x128 crop: sizes halve on the way down,
+# double on the way up, and each skip joins two blocks of the same size.
+fig = helpers.plot_unet(model, input_size=128)
+plt.show()
 
 # %% [markdown]
 # **The original U-Net's 572 → 388.** `vanilla_unet` follows the paper: 'valid'
@@ -480,6 +473,7 @@ history = model.fit(
     validation_data=(x_val, y_val),
     validation_batch_size=1,
     callbacks=callbacks,
+    shuffle=False,  # a generator cannot be shuffled; ours draws random crops anyway
     verbose=2,
 )
 train_seconds = time.perf_counter() - start

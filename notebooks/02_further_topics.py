@@ -108,6 +108,8 @@ def build_unet(filters, num_classes=1, output_activation="sigmoid", use_batch_no
         dropout_type="spatial", use_batch_norm=use_batch_norm, num_classes=num_classes,
         output_activation=output_activation,
     )
+    # keras-unet declares its one input as a list; Keras 3 expects it as we pass it (notebook 01).
+    net = keras.Model(net.inputs[0], net.outputs[0])
     if bn_momentum is not None:  # custom_unet has no option for it; see section 2
         for layer in net.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
@@ -149,6 +151,7 @@ main_history = model.fit(
     validation_batch_size=1,
     callbacks=[keras.callbacks.ModelCheckpoint(main_checkpoint, monitor="val_loss",
                                                save_best_only=True)],
+    shuffle=False,  # a generator cannot be shuffled; it draws random crops anyway
     verbose=2,
 )
 main_seconds = time.perf_counter() - start
@@ -341,10 +344,12 @@ def train_compare(loss, optimizer, *, seed=42, filters=COMPARE_FILTERS, use_batc
         helpers.augmented_batches(x_train, y_train, patch_size=COMPARE_PATCH, batch_size=BATCH,
                                   seed=seed),
         steps_per_epoch=COMPARE_STEPS, epochs=COMPARE_EPOCHS,
-        validation_data=val_crops, validation_batch_size=len(x_val), verbose=0,
+        validation_data=val_crops, validation_batch_size=len(x_val), shuffle=False, verbose=0,
     )
     seconds = time.perf_counter() - start
-    probabilities = net.predict(x_val, batch_size=1, verbose=0)
+    # Called directly, not with predict: predict would build a graph for each of these
+    # throwaway models, and TensorFlow warns when one function is traced so often.
+    probabilities = keras.ops.convert_to_numpy(net(x_val, training=False))
     result = {
         "run": label,
         "val pixel error": helpers.pixel_error(y_val, probabilities),
@@ -479,7 +484,7 @@ print(f"spread of validation pixel error across seeds: {spread:.3f}; keep: {best
 # %%
 def activation_megabytes(net, batch, tile):
     """Sum of all layer outputs for one batch, float32, x2 for their gradients."""
-    probe = keras.Model(net.inputs, [layer.output for layer in net.layers[1:]])
+    probe = keras.Model(net.inputs[0], [layer.output for layer in net.layers[1:]])
     total = sum(int(np.prod(shape[1:])) for shape in
                 (tuple(t.shape) for t in probe(np.zeros((1, tile, tile, 1), "float32"))))
     return 2 * 4 * batch * total / 1e6
@@ -548,7 +553,7 @@ def resumable_fit(extra_callbacks):
     epochs_run = []
     history = net.fit(
         helpers.augmented_batches(x_train, y_train, patch_size=128, batch_size=BATCH, seed=1),
-        steps_per_epoch=5, epochs=4, validation_data=val_crops, verbose=0,
+        steps_per_epoch=5, epochs=4, validation_data=val_crops, shuffle=False, verbose=0,
         callbacks=[
             keras.callbacks.BackupAndRestore(backup_dir),
             keras.callbacks.ModelCheckpoint(resume_checkpoint, save_best_only=True),
@@ -642,7 +647,7 @@ plt.show()
 from functools import partial
 
 from skimage.feature import multiscale_basic_features
-from skimage.morphology import binary_erosion, disk, skeletonize
+from skimage.morphology import disk, erosion, skeletonize
 from sklearn.ensemble import RandomForestClassifier
 
 features_of = partial(multiscale_basic_features, intensity=True, edges=True, texture=True,
@@ -655,7 +660,7 @@ def scribbles(mask, windows=6, size=48):
     """Like a user's brush strokes: membrane centre-lines and cell cores in a few windows."""
     label = np.full(mask.shape, -1)
     membrane_core = skeletonize(mask < 0.5)
-    interior_core = binary_erosion(mask >= 0.5, disk(6))
+    interior_core = erosion(mask >= 0.5, disk(6))
     for _ in range(windows):
         r, c = rng.integers(0, mask.shape[0] - size, 2)
         box = np.s_[r : r + size, c : c + size]
@@ -735,7 +740,7 @@ with strategy.scope():
 tissue_model.fit(
     helpers.augmented_batches(tissue_images[:n_fit], tissue_onehot[:n_fit], patch_size=128,
                               batch_size=BATCH, seed=5),
-    steps_per_epoch=COMPARE_STEPS, epochs=COMPARE_EPOCHS + 2, verbose=0,
+    steps_per_epoch=COMPARE_STEPS, epochs=COMPARE_EPOCHS + 2, shuffle=False, verbose=0,
 )
 tissue_probabilities = tissue_model.predict(tissue_images[n_fit:], batch_size=2, verbose=0)
 tissue_iou = helpers.iou_per_class(tissue_onehot[n_fit:], tissue_probabilities, num_classes=3,

@@ -29,7 +29,7 @@ matplotlib.use("Agg")  # before pyplot: no screen needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 import helpers  # noqa: E402
 
@@ -370,79 +370,12 @@ def pixel_classifier(ctx: Context):
 
 @figure("unet_diagram")
 def unet_diagram(ctx: Context):
-    """The U shape, with every size and channel count read off keras-unet's vanilla_unet."""
-    import keras
-
+    """The U shape, drawn by helpers.plot_unet from keras-unet's vanilla_unet's own layers."""
     model = ctx.vanilla
-    convs = [layer for layer in model.layers
-             if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (3, 3)]
-    # Each block is two 3x3 convolutions: (height, channels) after the second.
-    blocks = [(conv.output.shape[1], conv.output.shape[3]) for conv in convs[1::2]]
-    encoder, bottom, decoder = blocks[:4], blocks[4], blocks[5:]
-    output = model.output_shape
-    params = model.count_params()
-
-    fig, ax = plt.subplots(figsize=(13, 5.8))
-    positions = {}
-
-    def box(x, y, size, channels, colour, side="left"):
-        width = 0.3 + 0.25 * np.log2(channels / 32)
-        ax.add_patch(Rectangle((x - width / 2, y - 0.32), width, 0.64, facecolor=colour,
-                               edgecolor="black", linewidth=1))
-        ax.text(x, y, f"{channels}", ha="center", va="center", fontsize=13, weight="bold")
-        if side == "below":
-            ax.text(x, y - 0.4, f"{size}\u00b2", ha="center", va="top", fontsize=13)
-        else:
-            offset = -(width / 2 + 0.08) if side == "left" else width / 2 + 0.08
-            ax.text(x + offset, y - 0.2, f"{size}\u00b2", ha="right" if side == "left" else
-                    "left", va="center", fontsize=13)
-
-    for level, (size, channels) in enumerate(encoder):
-        positions[("enc", level)] = (level * 1.15, -level)
-        box(*positions[("enc", level)], size, channels, "#b9d3ee")
-    positions["bottom"] = (4 * 1.15 + 0.6, -4)
-    box(*positions["bottom"], *bottom, "#f5cba7", side="below")
-    for step, (size, channels) in enumerate(decoder):
-        level = 3 - step
-        positions[("dec", level)] = (2 * 4 * 1.15 + 1.2 - level * 1.15, -level)
-        box(*positions[("dec", level)], size, channels, "#c8e6c9", side="right")
-
-    def arrow(start, end, colour):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=16,
-                                     color=colour, linewidth=2))
-
-    for level in range(4):
-        x0, y0 = positions[("enc", level)]
-        x1, y1 = positions[("enc", level + 1)] if level < 3 else positions["bottom"]
-        arrow((x0 + 0.1, y0 - 0.35), (x1 - 0.2, y1 + 0.3), RED)
-        xd, yd = positions[("dec", level)]
-        below = positions[("dec", level + 1)] if level < 3 else positions["bottom"]
-        arrow((below[0] + 0.2, below[1] + 0.3), (xd - 0.1, yd - 0.35), GREEN)
-        arrow((x0 + 0.45, y0 + 0.1), (xd - 0.45, yd + 0.1), GREY)
-    ax.text(positions[("enc", 0)][0] - 0.3, 0.45, f"input {model.input_shape[1]}\u00b2",
-            ha="center", va="bottom", fontsize=13)
-    x_out = positions[("dec", 0)][0] + 1.1
-    arrow((positions[("dec", 0)][0] + 0.45, 0), (x_out - 0.1, 0), "black")
-    ax.text(x_out, 0, f"{output[1]}\u00b2 \u00d7 {output[3]}\noutput", ha="left",
-            va="center", fontsize=13)
-    ax.text(x_out - 0.55, 0.3, "1\u00d71 conv", ha="center", va="bottom", fontsize=11)
-    legend = [
-        (RED, "2\u00d72 max pooling: size halves"),
-        (GREEN, "2\u00d72 up-convolution: size doubles"),
-        (GREY, "skip: copy, crop, concatenate"),
-        ("black", "box: two 3\u00d73 convolutions + ReLU"),
-        ("black", "number in box: feature maps"),
-    ]
-    for row, (colour, text) in enumerate(legend):
-        ax.text(-1.7, -2.95 - 0.48 * row, "\u25a0 " + text, color=colour, fontsize=13,
-                ha="left", va="center")
-    ax.set_title(f"keras-unet vanilla_unet, as in the paper: {params / 1e6:.0f} million "
-                 "weights", fontsize=15)
-    ax.set_xlim(-1.8, x_out + 1.4)
-    ax.set_ylim(-5.0, 0.6)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return fig
+    return helpers.plot_unet(
+        model, fontsize=10,
+        title=f"keras-unet vanilla_unet, as in the paper: {model.count_params() / 1e6:.0f} "
+              "million weights; sizes for a 572\u00d7572 input")
 
 
 @figure("conv_numbers")

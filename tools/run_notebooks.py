@@ -1,72 +1,217 @@
-"""Execute course notebooks headless, print their output as they go, save .ipynb and .html.
+"""Execute course notebooks headless, print their output as it happens, save .ipynb and .html.
 
-Used by `make run`. The mode follows UNET_COURSE_MODE, or the hardware when unset.
+Used by `make run`. Each cell's output is printed while the cell runs (training
+prints one line per epoch), each section's heading as it starts, then a summary:
+every notebook's key figures and wall time. The mode follows UNET_COURSE_MODE,
+or the hardware when unset.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+# What the summary reports for each notebook: label -> expression, evaluated in the
+# notebook's kernel once every cell has run. tests/test_run_notebooks.py checks that
+# each name used here is assigned in the notebook.
+KEY_FIGURES = {
+    "01_introduction": {
+        "mode": "course.mode",
+        "data": "'synthetic stand-in' if SYNTHETIC else 'ISBI 2012'",
+        "training (s)": "round(train_seconds)",
+        "test pixel error": "results['pixel_error']",
+        "test Rand error": "results['rand_error']",
+        "test membrane IoU": "results['iou_membrane']",
+        "all-interior guess, pixel error": "all_interior_error",
+    },
+    "02_further_topics": {
+        "mode": "course.mode",
+        "data": "'synthetic stand-in' if SYNTHETIC else 'ISBI 2012'",
+        "main model training (s)": "round(main_seconds)",
+        "test pixel error": "test_scores['pixel_error']",
+        "test Rand error": "test_scores['rand_error']",
+        "test membrane IoU": "test_scores['iou_membrane']",
+        "all-interior guess, pixel error": "all_interior_error",
+    },
+}
+_MARKER = "__course_key_figures__"
+# Runs in the kernel: each expression's value, or why there is none.
+_PROBE = """
+def _course_key_figures(expressions):
+    import json
+    found = {}
+    for label, expression in expressions.items():
+        try:
+            value = eval(expression, globals())
+            found[label] = value if isinstance(value, (int, str)) else float(value)
+        except Exception as error:
+            found[label] = f"not available ({type(error).__name__}: {error})"
+    print(%(marker)r + json.dumps(found))
+_course_key_figures(%(expressions)r)
+del _course_key_figures
+"""
 
 
-class EchoingClient(NotebookClient):
-    """A NotebookClient that prints each cell's text output once the cell has run."""
+class StreamingClient(NotebookClient):
+    """A NotebookClient that prints each output as the kernel sends it, not when the cell ends."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.on_cell_executed = self._echo
+        self.echo = True
+        self.on_cell_start = self._announce_section
 
-    def _echo(self, cell, cell_index, execute_reply):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                sys.stdout.write(output["text"])
-            elif output.get("output_type") == "error":
-                sys.stdout.write(f"ERROR in cell {cell_index}: {output.get('ename')}: "
-                                 f"{output.get('evalue')}\n")
-        sys.stdout.flush()
+    def _announce_section(self, cell, cell_index):
+        self.echo = _MARKER not in cell.metadata  # the key-figures probe runs quietly
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    print(f"\n--- {line[2:].strip()}", flush=True)
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if self.echo:
+            _echo(msg)
+        return out
 
 
-def run(path: Path, output_dir: Path, timeout: int) -> float:
+def _echo(msg) -> None:
+    kind, content = msg["msg_type"], msg["content"]
+    if kind == "stream":
+        stream = sys.stderr if content.get("name") == "stderr" else sys.stdout
+        stream.write(content.get("text", ""))
+        stream.flush()
+    elif kind == "error":
+        print(f"ERROR: {content.get('ename')}: {content.get('evalue')}", flush=True)
+    elif kind in ("display_data", "execute_result"):
+        data = content.get("data", {})
+        if any(key.startswith("image/") for key in data):
+            print("[figure]", flush=True)
+        elif "text/plain" in data:  # e.g. a table, or model.summary()
+            print(data["text/plain"], flush=True)
+
+
+def _probe_cell(expressions: dict[str, str]):
+    cell = nbformat.v4.new_code_cell(_PROBE % {"marker": _MARKER, "expressions": expressions})
+    cell.metadata[_MARKER] = True
+    return cell
+
+
+def _read_probe(cell) -> dict:
+    for output in cell.get("outputs", []):
+        for line in output.get("text", "").splitlines():
+            if line.startswith(_MARKER):
+                return json.loads(line[len(_MARKER):])
+    return {}
+
+
+def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str]) -> dict:
+    """Execute one notebook; return its summary: wall time, key figures, any failure.
+
+    The key figures come from a last cell that the runner adds and removes again:
+    the saved notebook is the course's own.
+    """
     notebook = nbformat.read(path, as_version=4)
     print(f"\n=== {path.name} ===", flush=True)
     start = time.perf_counter()
-    client = EchoingClient(
+    probe = _probe_cell(expressions)
+    notebook.cells.append(probe)
+    # The kernel talks to this process over local sockets (IPC), in a folder of their own:
+    # nothing on the network, so ipykernel has no reason to warn about unencrypted TCP.
+    sockets = tempfile.TemporaryDirectory(prefix="course-kernel-")
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(sockets.name) / "kernel")
+    client = StreamingClient(
         notebook,
+        config=config,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
+    summary = {"notebook": path.name, "failure": None, "figures": {}}
+    # What the kernel process writes to its own stdout and stderr also reaches the notebook
+    # (ipykernel captures both), so it goes to a log, shown only if the kernel dies.
+    kernel_log = Path(sockets.name) / "kernel.log"
     try:
-        client.execute()
+        with sockets, kernel_log.open("w") as log:
+            try:
+                client.execute(stdout=log, stderr=subprocess.STDOUT)
+            except DeadKernelError as error:
+                log.flush()
+                tail = kernel_log.read_text(errors="replace").splitlines()[-20:]
+                print("The kernel died. Its last words:\n  " + "\n  ".join(tail), flush=True)
+                summary["failure"] = f"the kernel died ({error})"
+    except CellExecutionError as error:
+        failed = [index for index, cell in enumerate(notebook.cells)
+                  if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
+        where = f"cell {failed[0]}" if failed else "a cell"
+        summary["failure"] = f"{error.ename} in {where}: {error.evalue}"
     finally:
+        notebook.cells.remove(probe)
+        summary["figures"] = _read_probe(probe) if expressions else {}
         output_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, output_dir / path.name)
         body, _ = HTMLExporter().from_notebook_node(notebook)
         (output_dir / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
-    seconds = time.perf_counter() - start
-    print(f"=== {path.name}: done in {seconds / 60:.1f} min; wrote "
-          f"{output_dir / path.name} and .html ===", flush=True)
-    return seconds
+        summary["seconds"] = time.perf_counter() - start
+        summary["written"] = str(output_dir / path.name)
+    status = "FAILED" if summary["failure"] else "done"
+    print(f"=== {path.name}: {status} in {summary['seconds'] / 60:.1f} min ===", flush=True)
+    return summary
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def format_summary(summaries: list[dict]) -> str:
+    """The closing table: per notebook, its wall time, where it was written, its key figures."""
+    lines = ["", "=== Summary ==="]
+    for summary in summaries:
+        status = f"FAILED: {summary['failure']}" if summary["failure"] else "ran to the end"
+        lines.append(f"{summary['notebook']}: {status}; wall time "
+                     f"{summary['seconds'] / 60:.1f} min; wrote {summary['written']} and .html")
+        for label, value in summary["figures"].items():
+            shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {label:<32} {shown}")
+    total = sum(summary["seconds"] for summary in summaries)
+    lines.append(f"total wall time: {total / 60:.1f} min")
+    return "\n".join(lines)
+
+
+def _key_figure(text: str) -> tuple[str, str]:
+    label, separator, expression = text.partition("=")
+    if not separator or not label.strip() or not expression.strip():
+        raise argparse.ArgumentTypeError(f"expected LABEL=EXPRESSION, got {text!r}")
+    return label.strip(), expression.strip()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--output-dir", type=Path, default=Path("build"))
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    args = parser.parse_args()
+    parser.add_argument("--key-figure", type=_key_figure, action="append", default=[],
+                        metavar="LABEL=EXPRESSION",
+                        help="report this expression's value in the summary, for every "
+                             "notebook (default: the course's key figures for each notebook)")
+    args = parser.parse_args(argv)
     if not args.notebooks:
         print("No notebooks to run yet: the environment is ready.")
         return 0
+    summaries = []
     for path in args.notebooks:
-        run(path, args.output_dir.resolve(), args.timeout)
-    return 0
+        expressions = dict(args.key_figure) or KEY_FIGURES.get(path.stem, {})
+        summaries.append(run(path, args.output_dir.resolve(), args.timeout, expressions))
+    print(format_summary(summaries), flush=True)
+    return 1 if any(summary["failure"] for summary in summaries) else 0
 
 
 if __name__ == "__main__":
