@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb
 
-.PHONY: run test lint check-notebooks sync-notebooks badges slides bench clean
+.PHONY: run test test-colab-versions colab-bundle lint check-notebooks sync-notebooks badges \
+	slides bench clean
 
 # A fresh .venv whenever the requirements change (or there is none yet).
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -29,6 +30,33 @@ test: $(STAMP)
 	UNET_COURSE_MODE=quick $(BIN)/python -m pytest tests $(wildcard $(NOTEBOOKS)) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
 		--durations=8
+
+# Google Colab's own versions (checked 2026-11), on the local Python: a second venv in
+# which pytest runs for the course package and nbval runs both notebooks in quick mode
+# under a stand-in google.colab (tests/colab_stand_in). Colab runs Python 3.13; here it
+# is whatever $(PYTHON) is. Colab has ipykernel 6.17.1, and so does this venv: it installs
+# beside nbval 0.11 (which asks for no particular version). The developer tools are listed
+# here, not from requirements-dev.txt, whose ipykernel floor is newer than Colab's.
+COLAB_VENV := .venv-colab
+COLAB_PINS := tensorflow==2.20.0 keras==3.13.2 numpy==2.1.3 pandas==2.2.3 \
+	scikit-image==0.25.2 setuptools==75.2.0 ipykernel==6.17.1
+COLAB_DEV  := pytest pytest-timeout nbval nbconvert jupytext
+$(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
+	rm -rf $(COLAB_VENV)
+	$(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet $(COLAB_PINS) keras-unet==0.1.2 \
+		matplotlib scikit-learn scipy pooch $(COLAB_DEV)
+	# The course as Colab gets it: a built (not editable) install, never touching TensorFlow.
+	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps .
+	$(COLAB_VENV)/bin/python -m pip check
+	$(COLAB_VENV)/bin/python tests/colab_stand_in/check_pins.py $(COLAB_PINS)
+	touch $@
+
+test-colab-versions: $(COLAB_VENV)/.installed
+	UNET_COURSE_MODE=quick $(COLAB_VENV)/bin/python tests/colab_stand_in/run.py \
+		$(COLAB_VENV)/bin/python -m pytest tests $(NOTEBOOKS) --nbval-lax \
+		--nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider --durations=8
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
