@@ -140,8 +140,8 @@ def test_notebook_setup_cell_has_mode_switch_before_keras(path):
 
 def test_notebooks_share_one_install_cell():
     cells = [nbformat.read(path, as_version=4).cells for path in NOTEBOOKS]
-    install = [next(c.source for c in found if c.cell_type == "code" and "COURSE_SOURCE" in c.source)
-               for found in cells]
+    install = [next(c.source for c in found
+                    if c.cell_type == "code" and "COURSE_SOURCE" in c.source) for found in cells]
     assert len(set(install)) == 1, "the install cells of the notebooks differ"
 
 
