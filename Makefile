@@ -76,6 +76,11 @@ slides: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
+# dist/unet-course/: both notebooks, a wheel of the course package and a README, for an
+# instructor to copy to MyDrive/unet-course (see slides/INSTRUCTOR.md).
+colab-bundle: $(STAMP)
+	$(BIN)/python tools/colab_bundle.py --output dist/unet-course
+
 badges: $(STAMP)
 	$(BIN)/python tools/badges.py --fix
 
