@@ -66,12 +66,13 @@ if missing and IS_COLAB:
     def pip_install(*args):
         """Run pip; return "" when it worked, else its error."""
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "-c", str(constraints), *args],
+            [sys.executable, "-m", "pip", "install", "-c", str(constraints), *args],
             capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
         lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
-        return "" if done.returncode == 0 else " | ".join(errors)[-400:] or "pip failed"
+        errors = [line.strip() for line in lines if line.startswith("ERROR")
+                  or " depends on " in line or "(constraint)" in line] or lines[-1:]
+        return "" if done.returncode == 0 else " | ".join(errors)[:600] or "pip failed"
 
     tried = []
     if "keras_unet" in missing:

@@ -3,6 +3,8 @@
 - ``FAKE_COLAB_DRIVE``: the folder that plays ``/content/drive``. A mount at any
   other mountpoint mounts there (so that the notebooks' ``/content/drive`` works
   without touching ``/content``).
+- ``FAKE_COLAB_MYDRIVE``: a folder that the mount shows as ``MyDrive`` (as a link), so
+  that files "on Drive" appear only once Drive is mounted. Default: an empty folder.
 - ``FAKE_COLAB_CALLS``: a file to which each call is appended as a JSON line.
 - ``FAKE_COLAB_MOUNT``: ``ok`` (default), ``fails`` (raises as Colab does when
   access is refused) or ``hangs`` (waits ``timeout_ms``, then raises, as Colab
@@ -27,5 +29,8 @@ def mount(mountpoint, force_remount=False, timeout_ms=120000, readonly=False):
     if behaviour == "hangs":
         time.sleep(timeout_ms / 1000)
         raise ValueError("mount failed: timeout during initial read of root folder")
-    root = Path(os.environ.get("FAKE_COLAB_DRIVE", mountpoint))
-    (root / "MyDrive").mkdir(parents=True, exist_ok=True)
+    my_drive = Path(os.environ.get("FAKE_COLAB_DRIVE", mountpoint)) / "MyDrive"
+    if os.environ.get("FAKE_COLAB_MYDRIVE") and not my_drive.exists():
+        my_drive.parent.mkdir(parents=True, exist_ok=True)
+        my_drive.symlink_to(os.environ["FAKE_COLAB_MYDRIVE"], target_is_directory=True)
+    my_drive.mkdir(parents=True, exist_ok=True)
