@@ -108,15 +108,23 @@ def _site_packages(venv: Path) -> set[str]:
     return {entry.name.lower() for entry in site.iterdir()}
 
 
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def _repository_url() -> str:
-    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
-    return "git+" + urls["Repository"]
+    return "git+" + _project()["urls"]["Repository"]
 
 
 def test_install_cell_installs_from_the_course_bundle_on_drive(fresh_venv, tmp_path):
     my_drive = tmp_path / "google-drive"
     subprocess.run([sys.executable, str(ROOT / "tools" / "colab_bundle.py"), "--output",
                     str(my_drive / "unet-course")], check=True, capture_output=True, timeout=600)
+    bundle = sorted(p.name for p in (my_drive / "unet-course").iterdir())
+    assert bundle == ["01_introduction.ipynb", "02_further_topics.ipynb", "README.md",
+                      f"unet_course_helpers-{_project()['version']}-py3-none-any.whl"]
+    readme = (my_drive / "unet-course" / "README.md").read_text()
+    assert "MyDrive/unet-course" in readme and bundle[-1] in readme
     content = tmp_path / "content"
     content.mkdir()
     before = _site_packages(fresh_venv)
