@@ -48,16 +48,16 @@ $(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet $(COLAB_PINS) keras-unet==0.1.2 \
 		matplotlib scikit-learn scipy pooch $(COLAB_DEV)
-	# The course as Colab gets it from Drive: the bundle's wheel, never touching TensorFlow.
-	$(COLAB_VENV)/bin/python tools/colab_bundle.py --output $(COLAB_VENV)/bundle
-	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps $(COLAB_VENV)/bundle/*.whl
+	# Editable, as in .venv, so that tests run from the checkout import the same package.
+	# (tests/test_colab_install.py installs the bundle's wheel as Colab does, in a fresh venv.)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	$(COLAB_VENV)/bin/python -m pip check
 	$(COLAB_VENV)/bin/python tests/colab_stand_in/check_pins.py $(COLAB_PINS)
 	touch $@
 
 test-colab-versions: $(COLAB_VENV)/.installed
 	UNET_COURSE_MODE=quick $(COLAB_VENV)/bin/python tests/colab_stand_in/run.py \
-		$(COLAB_VENV)/bin/python -m pytest tests $(NOTEBOOKS) --ignore=tests/test_slides.py \
+		$(COLAB_VENV)/bin/pytest tests $(NOTEBOOKS) --ignore=tests/test_slides.py \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
 		--durations=8
 
