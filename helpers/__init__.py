@@ -34,10 +34,12 @@ from helpers.plots import plot_error_map, plot_history, plot_samples, plot_unet
 from helpers.runtime import (
     CourseSetup,
     Runtime,
+    atomic_checkpoint,
     detect_runtime,
     distribution_strategy,
     resolve_mode,
     setup,
+    training_log,
 )
 from helpers.tiling import blend_weights, predict_tiled, tile_starts
 
@@ -50,6 +52,7 @@ __all__ = [
     "TISSUE_CLASSES",
     "CourseSetup",
     "Runtime",
+    "atomic_checkpoint",
     "augmented_batches",
     "bce_jaccard_loss",
     "binarize_masks",
@@ -81,6 +84,7 @@ __all__ = [
     "synthetic_tissue",
     "threshold_sweep",
     "tile_starts",
+    "training_log",
     "validate_pairs",
     "variation_of_information",
 ]

@@ -24,24 +24,107 @@
 # # Setup
 #
 # This cell works everywhere. On Google Colab it installs the two things Colab
-# lacks: `keras-unet` and this course's small `helpers` package. It never
-# reinstalls TensorFlow, which Colab already has. On your own machine, `make run`
-# or `make test` has installed everything in `.venv`.
+# lacks: `keras-unet` and this course's small `helpers` package. The course
+# comes from the first of these that exists: the `COURSE_SOURCE` field (a
+# folder, wheel or URL), the `unet-course` folder on your Google Drive (the cell
+# asks to mount Drive), a course wheel you uploaded to the runtime, or GitHub.
+# It never reinstalls TensorFlow, which Colab already has, and if an install
+# fails it stops and says what it tried. On a TPU runtime, which has no
+# TensorFlow, it stops and tells you to choose a GPU. On your own machine,
+# `make run` or `make test` has installed everything in `.venv`.
 
 # %%
+# On Colab, leave this empty: the course comes from your Drive's `unet-course` folder,
+# an uploaded wheel, or GitHub. Or give a folder, wheel or URL of the course here.
+COURSE_SOURCE = ""  # @param {type:"string"}
+
 import importlib.util
 import sys
-from pathlib import Path
 
 IS_COLAB = "google.colab" in sys.modules
+if IS_COLAB and importlib.util.find_spec("tensorflow") is None:
+    raise RuntimeError(
+        "This runtime has no TensorFlow: Colab's TPU runtimes ship without it. Choose a GPU: "
+        "Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all."
+    )
 missing = [name for name in ("keras_unet", "helpers") if importlib.util.find_spec(name) is None]
 if missing and IS_COLAB:
-    # The course folder on Drive, if you copied it there and Drive is mounted; else GitHub.
-    course_folder = Path("/content/drive/MyDrive/unet-course")
-    course_source = (course_folder if (course_folder / "pyproject.toml").exists()
-                     else "git+https://github.com/unet-course/unet-segmentation-course")
-    # setuptools: keras-unet 0.1.2 imports distutils, gone from Python >= 3.12.
-    # %pip install -q keras-unet==0.1.2 setuptools "{course_source}"
+    import os
+    import subprocess
+    import tempfile
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    # pip may add packages, but never change the TensorFlow, Keras and NumPy Colab has.
+    keep = []
+    for name in ("tensorflow", "keras", "numpy"):
+        try:
+            keep.append(f"{name}=={version(name)}\n")
+        except PackageNotFoundError:
+            pass
+    constraints = Path(tempfile.mkdtemp()) / "keep-colab-versions.txt"
+    constraints.write_text("".join(keep))
+
+    def pip_install(*args):
+        """Run pip; return "" when it worked, else its error."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-c", str(constraints), *args],
+            capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        errors = [line.strip() for line in lines if line.startswith("ERROR")
+                  or " depends on " in line or "(constraint)" in line] or lines[-1:]
+        return "" if done.returncode == 0 else " | ".join(errors)[:600] or "pip failed"
+
+    tried = []
+    if "keras_unet" in missing:
+        # On its own, so that its failure cannot take the course down, nor the reverse.
+        # setuptools: keras-unet 0.1.2 imports distutils, gone from Python >= 3.12.
+        error = pip_install("keras-unet==0.1.2", "setuptools")
+        tried.append(f"keras-unet from PyPI: {error or 'installed'}")
+    if "helpers" in missing:
+        content = Path("/content")
+        sources = []
+        if COURSE_SOURCE.strip():
+            sources.append(("COURSE_SOURCE", COURSE_SOURCE.strip()))
+        else:
+            try:  # Mounted here, so that the course can come from Drive; setup() reuses it.
+                from google.colab import drive
+
+                drive.mount(str(content / "drive"))
+            except Exception as error:  # refused, timed out: go on without Drive
+                tried.append(f"Google Drive: not mounted ({type(error).__name__}: {error})")
+            folder = content / "drive" / "MyDrive" / "unet-course"
+            wheels = sorted(folder.glob("unet_course_helpers-*.whl"))
+            if (folder / "pyproject.toml").is_file():
+                sources.append(("the course folder on Drive", str(folder)))
+            elif wheels:
+                sources.append(("the course wheel on Drive", str(wheels[-1])))
+            elif folder.parent.is_dir():
+                tried.append(f"Google Drive: no course wheel or folder in {folder}")
+            uploaded = sorted(content.glob("unet_course_helpers-*.whl"))
+            if uploaded:
+                sources.append(("the wheel uploaded to the runtime", str(uploaded[-1])))
+            sources.append(("GitHub", "git+https://github.com/unet-course/unet-segmentation-course"))
+        for label, source in sources:
+            error = pip_install(source)
+            tried.append(f"{label}, {source}: {error or 'installed'}")
+            if not error:
+                break
+    importlib.invalidate_caches()
+    still_missing = [name for name in missing if importlib.util.find_spec(name) is None]
+    if still_missing:
+        raise ModuleNotFoundError(
+            f"Could not install {' and '.join(still_missing)}. Tried, in order:\n  - "
+            + "\n  - ".join(tried)
+            + "\nTo fix it, do one of these, then run this cell again:\n"
+            "  - check that the runtime is online (keras-unet and GitHub need the internet);\n"
+            "  - copy the course bundle from your instructor to MyDrive/unet-course, and allow "
+            "access to Drive;\n"
+            "  - upload the course wheel (unet_course_helpers-*.whl) to the Files pane;\n"
+            "  - put the course's folder, wheel or URL in COURSE_SOURCE."
+        )
+    print("Installed:", "; ".join(entry for entry in tried if entry.endswith("installed")))
 elif missing:
     raise ModuleNotFoundError(
         f"Missing {missing}. From the course folder run `make run` (it builds .venv), or "
@@ -49,20 +132,26 @@ elif missing:
     )
 
 # %% [markdown]
-# `helpers.setup()` is the first call of every notebook. It prints where you run
-# and on what (with advice if you have no GPU), seeds the random generators so
-# that a rerun gives the same numbers, turns on GPU memory growth, chooses the
-# training budget, and on Colab mounts Google Drive so that your results survive
-# the runtime.
+# `helpers.setup()` is the first call of every notebook, before `import keras`:
+# it starts TensorFlow quietly and turns on GPU memory growth, which must happen
+# before TensorFlow starts its devices. It then prints where you run and on what
+# (with advice if you have no GPU), seeds the random generators so that a rerun
+# gives the same numbers, chooses the training budget, and on Colab mounts
+# Google Drive so that your results survive the runtime.
 #
-# The budget is `UNET_COURSE_MODE`: `full` on a GPU, `quick` on a CPU. Quick mode
-# trains for about two minutes on a laptop; the lesson is the same, the result
-# a little worse.
+# The budget is the `MODE` switch: `auto` means `full` on a GPU and `quick` on a
+# CPU. Quick mode trains for about two minutes on a laptop; the lesson is the
+# same, the result a little worse. The environment variable `UNET_COURSE_MODE`
+# (`quick` or `full`), when set, overrides `MODE`: that is how headless runs and
+# tests choose.
 
 # %%
-import os
+MODE = "auto"  # @param ["auto", "quick", "full"]
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+import helpers
+
+course = helpers.setup(mode=MODE, seed=42)
+QUICK = course.quick
 
 import time
 
@@ -70,10 +159,6 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-import helpers
-
-course = helpers.setup(seed=42)
-QUICK = course.quick
 assert keras.__version__.startswith("3."), "This course needs Keras 3 (TensorFlow >= 2.16)."
 
 # %% [markdown]
@@ -458,9 +543,9 @@ with strategy.scope():
     )
 
 checkpoint_path = course.checkpoint_dir / "unet_intro_best.keras"
-callbacks = [
-    keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_loss", save_best_only=True),
-    keras.callbacks.CSVLogger(course.output_dir / "unet_intro_log.csv"),
+callbacks = [  # Keras's ModelCheckpoint and CSVLogger, made safe for Colab (see their docstrings)
+    helpers.atomic_checkpoint(checkpoint_path, monitor="val_loss", save_best_only=True),
+    helpers.training_log(course.output_dir / "unet_intro_log.csv"),
 ]
 train_batches = helpers.augmented_batches(x_train, y_train, patch_size=PATCH,
                                           batch_size=BATCH, seed=course.seed)

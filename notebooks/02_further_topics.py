@@ -24,24 +24,105 @@
 # %% [markdown]
 # # Setup
 #
-# As in notebook 01: on Colab this installs keras-unet and the course's
-# `helpers` (never TensorFlow); `helpers.setup()` reports the hardware, seeds,
-# chooses the budget (`UNET_COURSE_MODE`) and mounts Drive on Colab.
+# As in notebook 01: on Colab the first cell installs keras-unet and the
+# course's `helpers` (from `COURSE_SOURCE`, your Drive's `unet-course` folder,
+# an uploaded wheel, or GitHub; never TensorFlow). `helpers.setup()` comes
+# before `import keras`: it starts TensorFlow quietly with GPU memory growth,
+# reports the hardware, seeds, chooses the budget (the `MODE` switch, which
+# `UNET_COURSE_MODE` overrides when set) and mounts Drive on Colab.
 
 # %%
+# On Colab, leave this empty: the course comes from your Drive's `unet-course` folder,
+# an uploaded wheel, or GitHub. Or give a folder, wheel or URL of the course here.
+COURSE_SOURCE = ""  # @param {type:"string"}
+
 import importlib.util
 import sys
-from pathlib import Path
 
 IS_COLAB = "google.colab" in sys.modules
+if IS_COLAB and importlib.util.find_spec("tensorflow") is None:
+    raise RuntimeError(
+        "This runtime has no TensorFlow: Colab's TPU runtimes ship without it. Choose a GPU: "
+        "Runtime > Change runtime type > T4 GPU > Save, then Runtime > Run all."
+    )
 missing = [name for name in ("keras_unet", "helpers") if importlib.util.find_spec(name) is None]
 if missing and IS_COLAB:
-    # The course folder on Drive, if you copied it there and Drive is mounted; else GitHub.
-    course_folder = Path("/content/drive/MyDrive/unet-course")
-    course_source = (course_folder if (course_folder / "pyproject.toml").exists()
-                     else "git+https://github.com/unet-course/unet-segmentation-course")
-    # setuptools: keras-unet 0.1.2 imports distutils, gone from Python >= 3.12.
-    # %pip install -q keras-unet==0.1.2 setuptools "{course_source}"
+    import os
+    import subprocess
+    import tempfile
+    from importlib.metadata import PackageNotFoundError, version
+    from pathlib import Path
+
+    # pip may add packages, but never change the TensorFlow, Keras and NumPy Colab has.
+    keep = []
+    for name in ("tensorflow", "keras", "numpy"):
+        try:
+            keep.append(f"{name}=={version(name)}\n")
+        except PackageNotFoundError:
+            pass
+    constraints = Path(tempfile.mkdtemp()) / "keep-colab-versions.txt"
+    constraints.write_text("".join(keep))
+
+    def pip_install(*args):
+        """Run pip; return "" when it worked, else its error."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-c", str(constraints), *args],
+            capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        errors = [line.strip() for line in lines if line.startswith("ERROR")
+                  or " depends on " in line or "(constraint)" in line] or lines[-1:]
+        return "" if done.returncode == 0 else " | ".join(errors)[:600] or "pip failed"
+
+    tried = []
+    if "keras_unet" in missing:
+        # On its own, so that its failure cannot take the course down, nor the reverse.
+        # setuptools: keras-unet 0.1.2 imports distutils, gone from Python >= 3.12.
+        error = pip_install("keras-unet==0.1.2", "setuptools")
+        tried.append(f"keras-unet from PyPI: {error or 'installed'}")
+    if "helpers" in missing:
+        content = Path("/content")
+        sources = []
+        if COURSE_SOURCE.strip():
+            sources.append(("COURSE_SOURCE", COURSE_SOURCE.strip()))
+        else:
+            try:  # Mounted here, so that the course can come from Drive; setup() reuses it.
+                from google.colab import drive
+
+                drive.mount(str(content / "drive"))
+            except Exception as error:  # refused, timed out: go on without Drive
+                tried.append(f"Google Drive: not mounted ({type(error).__name__}: {error})")
+            folder = content / "drive" / "MyDrive" / "unet-course"
+            wheels = sorted(folder.glob("unet_course_helpers-*.whl"))
+            if (folder / "pyproject.toml").is_file():
+                sources.append(("the course folder on Drive", str(folder)))
+            elif wheels:
+                sources.append(("the course wheel on Drive", str(wheels[-1])))
+            elif folder.parent.is_dir():
+                tried.append(f"Google Drive: no course wheel or folder in {folder}")
+            uploaded = sorted(content.glob("unet_course_helpers-*.whl"))
+            if uploaded:
+                sources.append(("the wheel uploaded to the runtime", str(uploaded[-1])))
+            sources.append(("GitHub", "git+https://github.com/unet-course/unet-segmentation-course"))
+        for label, source in sources:
+            error = pip_install(source)
+            tried.append(f"{label}, {source}: {error or 'installed'}")
+            if not error:
+                break
+    importlib.invalidate_caches()
+    still_missing = [name for name in missing if importlib.util.find_spec(name) is None]
+    if still_missing:
+        raise ModuleNotFoundError(
+            f"Could not install {' and '.join(still_missing)}. Tried, in order:\n  - "
+            + "\n  - ".join(tried)
+            + "\nTo fix it, do one of these, then run this cell again:\n"
+            "  - check that the runtime is online (keras-unet and GitHub need the internet);\n"
+            "  - copy the course bundle from your instructor to MyDrive/unet-course, and allow "
+            "access to Drive;\n"
+            "  - upload the course wheel (unet_course_helpers-*.whl) to the Files pane;\n"
+            "  - put the course's folder, wheel or URL in COURSE_SOURCE."
+        )
+    print("Installed:", "; ".join(entry for entry in tried if entry.endswith("installed")))
 elif missing:
     raise ModuleNotFoundError(
         f"Missing {missing}. From the course folder run `make run` (it builds .venv), or "
@@ -49,9 +130,12 @@ elif missing:
     )
 
 # %%
-import os
+MODE = "auto"  # @param ["auto", "quick", "full"]
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+import helpers
+
+course = helpers.setup(mode=MODE, seed=42)
+QUICK = course.quick
 
 import time
 
@@ -61,11 +145,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from keras_unet.models import custom_unet
-
-import helpers
-
-course = helpers.setup(seed=42)
-QUICK = course.quick
 
 try:
     images, masks, challenge_images = helpers.load_isbi2012()
@@ -149,8 +228,8 @@ main_history = model.fit(
     epochs=8,
     validation_data=(x_val, y_val),
     validation_batch_size=1,
-    callbacks=[keras.callbacks.ModelCheckpoint(main_checkpoint, monitor="val_loss",
-                                               save_best_only=True)],
+    callbacks=[helpers.atomic_checkpoint(main_checkpoint, monitor="val_loss",
+                                         save_best_only=True)],
     shuffle=False,  # a generator cannot be shuffled; it draws random crops anyway
     verbose=2,
 )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
+import subprocess
 import sys
+import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,12 +32,16 @@ def fake_colab(monkeypatch, clean_env):
     import tensorflow  # noqa: F401  (imports the real `google` namespace package first)
 
     calls = []
-    behaviour = {"error": None}
+    behaviour = {"error": None, "hang": False}
 
     def mount(mountpoint, **kwargs):
         calls.append((mountpoint, kwargs))
+        if behaviour["hang"]:  # as Colab does when nobody answers: wait, then give up
+            time.sleep(kwargs.get("timeout_ms", 120_000) / 1000)
+            raise ValueError("mount failed: timeout during initial read of root folder")
         if behaviour["error"] is not None:
             raise behaviour["error"]
+        (Path(mountpoint) / "MyDrive").mkdir(parents=True, exist_ok=True)
 
     colab = types.ModuleType("google.colab")
     colab.drive = types.SimpleNamespace(mount=mount)
@@ -91,7 +99,7 @@ def test_setup_colab_mounts_drive(fake_colab, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(runtime_module, "COLAB_DRIVE", drive)
     monkeypatch.chdir(tmp_path)
     course = setup(drive_timeout_s=7, verbose=True)
-    assert fake_colab.calls == [(str(drive), {"force_remount": True, "timeout_ms": 7000})]
+    assert fake_colab.calls == [(str(drive), {"timeout_ms": 7000})]
     assert course.drive_mounted
     assert course.output_dir == drive / "MyDrive" / "unet-course" / "outputs"
     assert course.checkpoint_dir == course.output_dir / "checkpoints"
@@ -110,7 +118,6 @@ def test_setup_colab_mount_failure_falls_back_to_local_disk(fake_colab, monkeypa
     fake_colab.behaviour["error"] = TimeoutError("user did not allow access")
     course = setup(verbose=False)
     assert len(fake_colab.calls) == 1
-    assert fake_colab.calls[0][1]["force_remount"] is True
     assert fake_colab.calls[0][1]["timeout_ms"] == 120_000
     assert not course.drive_mounted
     assert course.output_dir == tmp_path / "outputs"
@@ -122,14 +129,60 @@ def test_setup_colab_mount_failure_falls_back_to_local_disk(fake_colab, monkeypa
     assert "local disk" in out
 
 
-def test_setup_colab_mount_failure_uses_output_dir(fake_colab, monkeypatch, tmp_path, capsys):
+def test_setup_colab_output_dir_skips_the_mount(fake_colab, monkeypatch, tmp_path):
     monkeypatch.setattr(runtime_module, "COLAB_DRIVE", tmp_path / "drive")
     monkeypatch.chdir(tmp_path)
     fake_colab.behaviour["error"] = RuntimeError("mount failed")
     course = setup(verbose=False, output_dir=tmp_path / "mine")
+    assert fake_colab.calls == []  # outputs go where asked: no need for Drive
     assert course.output_dir == tmp_path / "mine"
     assert (tmp_path / "mine" / "checkpoints").is_dir()
-    assert "Drive" in capsys.readouterr().out
+
+
+def test_setup_colab_reuses_the_install_cells_mount(fake_colab, monkeypatch, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    (drive / "MyDrive").mkdir(parents=True)  # the install cell mounted Drive
+    monkeypatch.setattr(runtime_module, "COLAB_DRIVE", drive)
+    monkeypatch.chdir(tmp_path)
+    course = setup(verbose=True)
+    assert fake_colab.calls == []
+    assert course.drive_mounted
+    assert (drive / "MyDrive" / "unet-course" / "outputs" / "checkpoints").is_dir()
+    assert "(Google Drive)" in capsys.readouterr().out
+
+
+def test_setup_colab_mount_times_out(fake_colab, monkeypatch, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    monkeypatch.setattr(runtime_module, "COLAB_DRIVE", drive)
+    monkeypatch.chdir(tmp_path)
+    fake_colab.behaviour["hang"] = True
+    start = time.monotonic()
+    course = setup(drive_timeout_s=2, verbose=False)
+    assert 2 <= time.monotonic() - start < 60
+    assert fake_colab.calls[0][1] == {"timeout_ms": 2000}
+    assert not course.drive_mounted
+    assert course.output_dir == tmp_path / "outputs"
+    assert course.checkpoint_dir.is_dir()
+    out = capsys.readouterr().out
+    assert "Google Drive was not mounted (ValueError: mount failed: timeout" in out
+    assert "local disk" in out
+
+
+def test_setup_colab_drive_outputs_not_writable(fake_colab, monkeypatch, tmp_path, capsys):
+    drive = tmp_path / "drive"
+    course_folder = drive / "MyDrive" / "unet-course"
+    course_folder.mkdir(parents=True)
+    (course_folder / "outputs").write_text("a file where the outputs folder should be\n")
+    monkeypatch.setattr(runtime_module, "COLAB_DRIVE", drive)
+    monkeypatch.chdir(tmp_path)
+    course = setup(verbose=True)
+    assert not course.drive_mounted
+    assert course.output_dir == tmp_path / "outputs"
+    assert course.checkpoint_dir.is_dir()
+    assert (course_folder / "outputs").read_text().startswith("a file")  # untouched
+    out = capsys.readouterr().out
+    assert "is not writable" in out and "local disk" in out
+    assert "(Google Drive)" not in out
 
 
 def test_setup_colab_mount_drive_false_does_not_mount(fake_colab, monkeypatch, tmp_path):
@@ -162,7 +215,7 @@ def test_setup_local_mode_from_variable(clean_env, monkeypatch, tmp_path, capsys
     assert course.mode == "full"
     assert not course.quick
     assert course.seed == 3
-    assert "Mode: full (UNET_COURSE_MODE); seed: 3" in capsys.readouterr().out
+    assert "Mode: full (set by UNET_COURSE_MODE); seed: 3" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("seed", [0, 42, 2**31 - 1])
@@ -283,3 +336,171 @@ def test_distribution_strategy_default_on_this_machine(clean_env):
     strategy = helpers.distribution_strategy()
     assert type(strategy) is type(tf.distribute.get_strategy())
     assert strategy.num_replicas_in_sync == 1
+
+
+# --------------------------------------------------------------------------- the MODE switch
+
+
+@pytest.mark.parametrize(("mode", "variable", "accelerator", "expected", "source"), [
+    ("auto", None, "CPU", "quick", "chosen by hardware"),
+    ("auto", None, "GPU", "full", "chosen by hardware: GPU"),
+    ("full", None, "CPU", "full", "set by MODE"),
+    (" Quick ", None, "GPU", "quick", "set by MODE"),
+    ("full", "quick", "GPU", "quick", "set by UNET_COURSE_MODE, which overrides MODE='full'"),
+    ("auto", "full", "CPU", "full", "set by UNET_COURSE_MODE"),
+    ("quick", "quick", "CPU", "quick", "set by UNET_COURSE_MODE"),
+])
+def test_resolve_mode_precedence(mode, variable, accelerator, expected, source):
+    environ = {} if variable is None else {"UNET_COURSE_MODE": variable}
+    runtime = Runtime("colab", accelerator, tensorflow="2.20.0")
+    assert resolve_mode(mode=mode, runtime=runtime, environ=environ) == expected
+    chosen, said = runtime_module._resolve_mode(mode=mode, runtime=runtime, environ=environ)
+    assert (chosen, said.startswith(source)) == (expected, True), said
+
+
+@pytest.mark.parametrize("mode", ["fast", "", "QUICKER", None, 1])
+def test_resolve_mode_invalid_mode_argument(mode):
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'quick', 'full'") as info:
+        resolve_mode(mode=mode, runtime=Runtime("local", "GPU"), environ={})
+    assert repr(mode) in str(info.value)
+    assert "MODE field" in str(info.value)
+
+
+def test_setup_mode_argument_and_variable(clean_env, monkeypatch, tmp_path, capsys):
+    course = setup(mode="full", output_dir=tmp_path)
+    assert course.mode == "full"
+    assert "Mode: full (set by MODE)" in capsys.readouterr().out
+    monkeypatch.setenv("UNET_COURSE_MODE", "quick")
+    course = setup(mode="full", output_dir=tmp_path)
+    assert course.quick
+    assert "overrides MODE='full'" in capsys.readouterr().out
+
+
+def test_setup_invalid_mode_fails_before_anything(clean_env, tmp_path):
+    with pytest.raises(ValueError, match="'slow'"):
+        setup(mode="slow", output_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_setup_without_tensorflow_stops_with_tpu_advice(fake_colab, monkeypatch, tmp_path):
+    monkeypatch.setattr(runtime_module, "_version", lambda name: None)
+    monkeypatch.setattr(runtime_module, "_tpu_hint", lambda: True)
+    monkeypatch.setattr(runtime_module, "COLAB_DRIVE", tmp_path / "drive")
+    with pytest.raises(RuntimeError, match="Colab's TPU runtimes ship without TensorFlow") as info:
+        setup(output_dir=tmp_path / "never")
+    assert "Runtime > Change runtime type > T4 GPU" in str(info.value)
+    assert fake_colab.calls == []
+    assert not (tmp_path / "never").exists()
+
+
+# --------------------------------------------------------------------------- GPU memory growth
+
+
+class _StandInConfig:
+    """tensorflow.config as it behaves: GPU settings are refused once devices are listed."""
+
+    def __init__(self, gpus=("GPU:0", "GPU:1"), started=False):
+        self.gpus = [types.SimpleNamespace(name=f"/physical_device:{g}", device_type="GPU")
+                     for g in gpus]
+        self.started = started
+        self.growth = {}
+        self.calls = []
+        self.experimental = types.SimpleNamespace(
+            set_memory_growth=self._set_memory_growth,
+            get_device_details=lambda device: {"device_name": "Tesla T4"},
+        )
+
+    def list_physical_devices(self, kind=None):
+        self.calls.append(("list_physical_devices", kind))
+        return list(self.gpus) if kind in (None, "GPU") else []
+
+    def list_logical_devices(self, kind=None):
+        self.calls.append(("list_logical_devices", kind))
+        self.started = True
+        return []
+
+    def _set_memory_growth(self, device, enable):
+        self.calls.append(("set_memory_growth", device.name))
+        if self.started:
+            raise RuntimeError("Physical devices cannot be modified after being initialized")
+        self.growth[device.name] = enable
+
+
+@pytest.fixture
+def stand_in_tensorflow(monkeypatch, clean_env):
+    import keras  # noqa: F401  (the real Keras, imported before the stand-in goes in)
+    import keras_unet  # noqa: F401
+
+    def install(config):
+        monkeypatch.setitem(sys.modules, "tensorflow",
+                            types.SimpleNamespace(config=config, __version__="2.20.0"))
+        return config
+
+    return install
+
+
+def test_setup_memory_growth_before_devices_start(stand_in_tensorflow, tmp_path, capsys):
+    config = stand_in_tensorflow(_StandInConfig())
+    course = setup(output_dir=tmp_path, verbose=True)
+    assert config.growth == {"/physical_device:GPU:0": True, "/physical_device:GPU:1": True}
+    first_logical = config.calls.index(("list_logical_devices", None))
+    last_growth = max(i for i, call in enumerate(config.calls) if call[0] == "set_memory_growth")
+    assert last_growth < first_logical
+    assert course.runtime.accelerator == "GPU"
+    assert course.runtime.devices == ("Tesla T4", "Tesla T4")
+    assert course.mode == "full"
+    assert "could not be set" not in capsys.readouterr().out
+
+
+def test_setup_memory_growth_refused_is_reported(stand_in_tensorflow, tmp_path, capsys):
+    config = stand_in_tensorflow(_StandInConfig(gpus=("GPU:0",), started=True))
+    setup(output_dir=tmp_path, verbose=False)
+    assert config.growth == {}
+    out = capsys.readouterr().out
+    assert "GPU memory growth could not be set on /physical_device:GPU:0" in out
+    assert "Restart the runtime" in out
+
+
+def test_detect_runtime_does_not_start_devices(stand_in_tensorflow):
+    config = stand_in_tensorflow(_StandInConfig())
+    detect_runtime()
+    assert not config.started
+    assert all(call[0] == "list_physical_devices" for call in config.calls)
+
+
+# --------------------------------------------------------------------------- quiet start
+
+
+def test_setup_first_import_of_tensorflow_is_silent(tmp_path):
+    code = (
+        "import sys, helpers\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        f"helpers.setup(mode='quick', output_dir={str(tmp_path)!r}, verbose=False)\n"
+        "import keras, keras_unet, tensorflow\n"
+        "assert 'tensorflow' in sys.modules\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",
+                                                            "UNET_COURSE_MODE")}
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tmp_path, env=env, timeout=300)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stderr == ""  # no I0000/E0000 lines, no absl notice
+    assert probe.stdout == ""  # no keras-unet banner
+
+
+def test_setup_failed_tensorflow_import_replays_its_log(tmp_path):
+    broken = tmp_path / "site" / "tensorflow"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        "import os\n"
+        "os.write(2, b'E0000 00:00 cuda_dnn.cc:8310] Unable to register cuDNN factory\\n')\n"
+        "raise ImportError('libcudnn.so.9: cannot open shared object file')\n"
+    )
+    code = "import helpers.runtime as r\nr._start_tensorflow()\n"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tmp_path, env=env, timeout=120)
+    assert probe.returncode == 1
+    assert "E0000 00:00 cuda_dnn.cc:8310] Unable to register cuDNN factory" in probe.stderr
+    assert "ImportError: libcudnn.so.9" in probe.stderr
+    assert probe.stderr.index("cuda_dnn.cc") < probe.stderr.index("Traceback")

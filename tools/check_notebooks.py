@@ -1,6 +1,9 @@
 """Check (or with --fix, restore) the notebook rules that CI enforces.
 
 - every notebooks/*.ipynb is clean: no outputs, no execution counts, kernel python3;
+- every .ipynb asks Colab for a GPU (metadata ``accelerator: GPU``, ``colab.gpuType: T4``),
+  so that an Open-in-Colab badge starts a T4 runtime rather than a CPU one. jupytext
+  does not carry this metadata in the .py, so --fix writes it into each .ipynb;
 - every .ipynb has a py:percent partner, and the two agree (the .py is regenerated
   from the .ipynb with jupytext and compared: timestamps are not trusted).
 
@@ -21,6 +24,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+# What Colab writes when a notebook is saved with Runtime > Change runtime type > T4 GPU.
+COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
 
 
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -31,7 +36,21 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("execution", None)
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     notebook.metadata.setdefault("language_info", {"name": "python"})
+    notebook.metadata["accelerator"] = COLAB_METADATA["accelerator"]
+    colab = dict(notebook.metadata.get("colab", {}))
+    colab.update(gpuType=COLAB_METADATA["colab"]["gpuType"], provenance=[])
+    notebook.metadata["colab"] = colab
     return notebook
+
+
+def colab_gpu_problems(notebook: nbformat.NotebookNode) -> list[str]:
+    """What is missing for Colab to open `notebook` on a T4 GPU runtime."""
+    found = []
+    if notebook.metadata.get("accelerator") != "GPU":
+        found.append("metadata accelerator is not 'GPU'")
+    if notebook.metadata.get("colab", {}).get("gpuType") != "T4":
+        found.append("metadata colab.gpuType is not 'T4'")
+    return found
 
 
 def as_text(notebook) -> str:
@@ -65,6 +84,9 @@ def problems() -> list[str]:
     for ipynb in sorted(NOTEBOOKS.glob("*.ipynb")):
         text = ipynb.read_text(encoding="utf-8")
         notebook = nbformat.reads(text, as_version=4)
+        for problem in colab_gpu_problems(notebook):
+            found.append(f"{ipynb.name}: {problem} (Colab would open it on a CPU); "
+                         "run `make sync-notebooks`")
         if as_text(clean(nbformat.reads(text, as_version=4))) != text:
             found.append(f"{ipynb.name}: not clean (outputs, execution counts or kernel); "
                          "run `make sync-notebooks`")
