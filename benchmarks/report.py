@@ -239,7 +239,10 @@ def budget_line(results: dict) -> str:
 def loads(results: dict) -> str:
     values = [r.get("load_average_at_end") for r in results.values()]
     values = [v[0] for v in values if v]
-    return f"{min(values):.1f}-{max(values):.1f}" if values else "unknown"
+    if not values:
+        return "unknown"
+    low, high = f"{min(values):.1f}", f"{max(values):.1f}"
+    return low if low == high else f"{low}-{high}"
 
 
 def data_line(results: dict) -> str:
@@ -314,7 +317,8 @@ def deck_block(results: dict, when: str) -> str:
         rows.append([DECK_LABELS.get(name, record["label"]), str(record["steps"]), *cells])
     lines = [
         f"`make bench`, {q['mode']} budget: {q['settings']['budget_s']:.0f} s of training "
-        f"each on {where}, the 3 test images at 512 × 512 ({when})",
+        f"each on {where} (load average {loads({'quality': q})}: the more other work, the "
+        f"fewer steps), the 3 test images at 512 × 512 ({when})",
         "",
         *_markdown_table(["recipe", "steps", "pixel error", "membrane IoU", "Rand error"],
                          rows),
