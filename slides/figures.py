@@ -842,28 +842,37 @@ def get_augmented_traps(ctx: Context):
     from keras_unet.utils import get_augmented
 
     x_train, y_train = ctx.parts["train"]
-    theirs = get_augmented(_resize_nearest(x_train, WORKSHOP_SIZE),
-                           _resize_nearest(y_train, WORKSHOP_SIZE), batch_size=WORKSHOP_BATCH,
-                           data_gen_args=WORKSHOP_AUGMENTATION, seed=1)
-    x_theirs, y_theirs = next(theirs)
-    ours = helpers.augmented_batches(x_train, y_train, patch_size=WORKSHOP_SIZE,
-                                     batch_size=WORKSHOP_BATCH, seed=1)
-    x_ours, y_ours = next(ours)
+    x_small = _resize_nearest(x_train, WORKSHOP_SIZE)
+    y_small = _resize_nearest(y_train, WORKSHOP_SIZE)
+
+    def theirs(x, y):
+        return get_augmented(x, y, batch_size=WORKSHOP_BATCH,
+                             data_gen_args=WORKSHOP_AUGMENTATION, seed=1)
+
+    def ours(x, y):
+        return helpers.augmented_batches(x, y, patch_size=WORKSHOP_SIZE,
+                                         batch_size=WORKSHOP_BATCH, seed=1)
+
+    def fill_map(make, x, y):
+        """Where the batch's pixels come from the fill, not the image: the same generator,
+        with the same seed (so the same moves), on images of ones."""
+        x_ones, _ = next(make(np.ones_like(x), np.ones_like(y)))
+        return x_ones < 0.5
+
+    x_theirs, y_theirs = next(theirs(x_small, y_small))
+    x_ours, y_ours = next(ours(x_train, y_train))
+    fills = (fill_map(theirs, x_small, y_small), fill_map(ours, x_train, y_train))
 
     def not_binary(y):
         return float(np.mean((y > 0) & (y < 1)))
 
-    def filled(x, y):
-        """Pixels exactly 0 in both image and mask: the fill (the originals have none)."""
-        return float(np.mean((x == 0) & (y == 0)))
-
     fig, axes = plt.subplots(2, 3, figsize=(8.6, 6.6))
     rows = (("get_augmented", x_theirs, y_theirs), ("augmented_batches", x_ours, y_ours))
-    for row, (name, x, y) in enumerate(rows):
+    for row, ((name, x, y), fill) in enumerate(zip(rows, fills, strict=True)):
         # The sample with the most fill shows trap 2 best.
-        k = int(np.argmax([(xi == 0).mean() for xi in x])) if row == 0 else 0
+        k = int(np.argmax(fill.mean(axis=(1, 2, 3))))
         axes[row, 0].imshow(x[k, ..., 0], cmap="gray", vmin=0, vmax=1)
-        axes[row, 0].set_title(f"filled with 0:\n{filled(x, y):.1%}")
+        axes[row, 0].set_title(f"filled with 0:\n{fill.mean():.1%}")
         axes[row, 0].set_ylabel(name, fontsize=16, weight="bold")
         axes[row, 1].imshow(y[k, ..., 0], cmap="gray", vmin=0, vmax=1)
         axes[row, 1].set_title("mask\n(0 = membrane)")
