@@ -33,20 +33,50 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # keras-unet imports pyplot; no disp
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SEED = 42
-TILE = 128  # tile and sample side used throughout, as in the original workshop
-BATCH = 8  # training batch for every recipe (notebook 01 uses 8)
+TILE = 128  # sample and tile side of both workshop recipes (intro cell 8, further topics cell 15)
+BATCH = 8  # batch of the speed benchmarks (pipeline, step), the same for both sides
 
-#: The original workshop's get_augmented arguments (also in notebook 01, section 3).
-WORKSHOP_ARGS = dict(
+# The original workshop's two recipes, read from its notebooks
+# (doktor-nick/adv-ML-image-segmentation-with-UNET). "intro cell N" is a code cell of
+# Unet_in_Keras_introduction.ipynb, "further cell N" of Unet_in_Keras_further_topics.ipynb,
+# N counted from 0 over all cells, markdown included.
+
+#: get_augmented's arguments in the introduction (intro cell 25).
+INTRO_AUGMENT = dict(
     rotation_range=15.0,
     width_shift_range=0.05,
     height_shift_range=0.05,
-    shear_range=50,
+    shear_range=30,
     zoom_range=0.2,
     horizontal_flip=True,
     vertical_flip=True,
     fill_mode="constant",
 )
+#: The same in the further topics, where only the shear differs (further cell 19).
+TILES_AUGMENT = {**INTRO_AUGMENT, "shear_range": 20}
+
+#: The introduction's recipe.
+INTRO = {
+    "size": 128,  # whole images resized to 128 x 128, nearest (intro cell 18)
+    "filters": 64,  # custom_unet(..., filters=64, use_batch_norm=False, dropout=0.2) (intro cell 8)
+    "dropout": 0.2,
+    "batch": 5,  # get_augmented(..., batch_size=5) (intro cell 25)
+    "augment": INTRO_AUGMENT,
+    "learning_rate": 1e-4,  # Adam(learning_rate=1e-4) (intro cell 30)
+    "loss": "binary_crossentropy",  # (intro cell 30)
+    "steps": 20 * 100,  # epochs=20, steps_per_epoch=100 (intro cell 32)
+}
+#: The further topics' tile recipe.
+TILES = {
+    "size": 128,  # get_patches(size=128, stride=128): non-overlapping tiles (further cell 15)
+    "filters": 64,  # the introduction's model on a 128 tile (further cell 24)
+    "dropout": 0.2,
+    "batch": 10,  # get_augmented(tiles, batch_size=10, ...) (further cell 19)
+    "augment": TILES_AUGMENT,
+    "learning_rate": 1e-3,  # Adam() with its default rate (further cell 28)
+    "loss": "jaccard_distance",  # keras-unet's (further cell 28)
+    "steps": 12 * 100,  # epochs=12, steps_per_epoch=100 (further cell 29)
+}
 
 
 # --------------------------------------------------------------------------- TensorFlow
@@ -201,29 +231,47 @@ def load_split() -> SimpleNamespace:
     )
 
 
-def downscale_like_original(images, masks, size: int = TILE):
-    """The original workshop's data: images and masks resized to size x size.
+def resize_nearest(images, size: int):
+    """Each image resized to size x size the workshop's way (intro cell 18).
 
-    Images with anti-aliasing; masks resized with skimage's defaults and *not*
-    binarised again (that is what the original did), so their edges hold
-    values between 0 and 1.
+    The workshop opened each PNG with PIL, called ``resize((size, size),
+    resample=0)`` (nearest neighbour) and divided by 255, so its masks stayed
+    exactly 0 or 1. This does the same to images already in [0, 1].
     """
-    from skimage.transform import resize
+    import numpy as np
+    from PIL import Image
 
-    n, _, _, c = images.shape
-    small_images = resize(images, (n, size, size, c), anti_aliasing=True).astype("float32")
-    small_masks = resize(masks, (n, size, size, masks.shape[-1])).astype("float32")
-    return small_images, small_masks
+    out = []
+    for image in images:
+        pixels = np.round(np.asarray(image)[..., 0] * 255).astype("uint8")
+        small = Image.fromarray(pixels).resize((size, size), resample=Image.NEAREST)
+        out.append(np.asarray(small, dtype="float32") / 255)
+    return np.stack(out)[..., np.newaxis]
 
 
-def workshop_batches(x, y, batch_size: int = BATCH):
-    """keras-unet's get_augmented with the workshop's arguments, as a real generator.
+def upsample_nearest(images, size: int):
+    """Nearest-neighbour upsampling to size x size: the inverse of the workshop's resize.
+
+    The workshop predicted at 128 only (intro cells 40, 44); to measure its model
+    on the course's 512 x 512 test images, each predicted pixel is repeated over
+    the block of pixels it stands for.
+    """
+    import numpy as np
+
+    factor = size // images.shape[1]
+    if factor * images.shape[1] != size:
+        raise ValueError(f"size must be a multiple of {images.shape[1]}; got {size}")
+    return np.repeat(np.repeat(images, factor, axis=1), factor, axis=2)
+
+
+def workshop_batches(x, y, batch_size: int, augment: dict):
+    """keras-unet's get_augmented with a workshop recipe's arguments, as a real generator.
 
     Keras 3's ``fit`` rejects the ``zip`` that get_augmented returns, so the
     original recipe needs this thin wrapper to run at all today.
     """
     get_augmented = import_tf().get_augmented
-    yield from get_augmented(x, y, batch_size=batch_size, data_gen_args=WORKSHOP_ARGS)
+    yield from get_augmented(x, y, batch_size=batch_size, data_gen_args=augment)
 
 
 def mirror_tile(image, times: int = 4):
@@ -254,8 +302,19 @@ def build_ours(filters: int = 16, input_shape=(None, None, 1)):
 
 
 def build_original(input_shape=(TILE, TILE, 1)):
-    """The original workshop's U-Net: keras-unet defaults, 64 filters, no batch norm."""
-    return import_tf().custom_unet(input_shape, filters=64, use_batch_norm=False, num_layers=4)
+    """The workshop's U-Net (intro cell 8; further cell 24 with a 128 tile).
+
+    ``custom_unet(input_shape, use_batch_norm=False, num_classes=1, filters=64,
+    dropout=0.2, output_activation='sigmoid')``, keras-unet's defaults otherwise.
+    """
+    return import_tf().custom_unet(
+        input_shape=input_shape,
+        use_batch_norm=False,
+        num_classes=1,
+        filters=INTRO["filters"],
+        dropout=INTRO["dropout"],
+        output_activation="sigmoid",
+    )
 
 
 def train_for(model, batches, seconds: float) -> dict:

@@ -5,8 +5,9 @@ the training images (the input pipeline is left out: benchmark 2 measures it),
 median milliseconds per step after a few warm-up steps (the first one traces
 the graph; it is reported on its own).
 
-original   custom_unet(filters=64, no batch norm, keras-unet defaults), keras-unet
-           jaccard_distance, Adam 1e-4: the original workshop's model.
+original   the workshop introduction's model and training (``_common.INTRO``):
+           custom_unet(64 filters, no batch norm, dropout 0.2), binary
+           cross-entropy, Adam 1e-4. (Its further topics used the same model.)
 ours       the course U-Net of notebook 01 (16 filters, batch norm, spatial dropout
            0.1), helpers.soft_jaccard_loss, Adam 1e-3.
 ours_full  (--full only) the same at notebook 01's full-mode settings: 32
@@ -39,9 +40,9 @@ MIXED_SKIPPED_ON_CPU = ("skipped on the CPU: mixed precision pays off only on GP
 def configs(full: bool) -> dict:
     import helpers
 
-    lib = C.import_tf()
     found = {
-        "original": {"build": C.build_original, "loss": lib.jaccard_distance, "lr": 1e-4,
+        "original": {"build": C.build_original, "loss": C.INTRO["loss"],
+                     "lr": C.INTRO["learning_rate"],
                      "patch": C.TILE, "filters": 64, "batch_norm": False},
         "ours": {"build": lambda: C.build_ours(16), "loss": helpers.soft_jaccard_loss,
                  "lr": 1e-3, "patch": C.TILE, "filters": 16, "batch_norm": True},

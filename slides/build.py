@@ -11,11 +11,14 @@ Steps:
    ``datasets/``, else a download; the synthetic stand-in if none works). They
    are redrawn only when their code or data change (``slides/figures/.stamp``);
    the small trained model is cached in ``slides/build/cache/``.
-2. Marp CLI, from npm (``slides/package.json`` and its lock file), installed
+2. Benchmark figures: the results slide's table (between ``<!-- bench:start -->``
+   and ``<!-- bench:end -->``) is rendered from ``benchmarks/published.json`` by
+   ``benchmarks/report.py``, the same code that writes the README's table.
+3. Marp CLI, from npm (``slides/package.json`` and its lock file), installed
    into ``slides/node_modules`` on first use.
-3. ``slides/build/deck.html``: one file with the figures inside, which opens
+4. ``slides/build/deck.html``: one file with the figures inside, which opens
    offline; the build checks that it loads nothing from the network.
-4. ``slides/build/deck.pdf``: the same slides printed by Chromium (Debian's
+5. ``slides/build/deck.pdf``: the same slides printed by Chromium (Debian's
    ``chromium`` package, or ``CHROME_PATH``).
 """
 
@@ -140,7 +143,7 @@ def build_figures(names: list[str], force: bool) -> None:
     if not force and figures_up_to_date(names):
         log(f"figures: all {len(names)} up to date in slides/figures/")
         return
-    log("figures: drawing (the first build trains a small U-Net for about a minute)")
+    log("figures: drawing (the first build trains a small U-Net for 120 steps)")
     sys.path.insert(0, str(SLIDES))
     import figures
 
@@ -189,6 +192,30 @@ def ensure_marp() -> None:
     if result.returncode != 0 or not MARP.exists():
         raise BuildError(f"`npm ci` in slides/ failed:\n{result.stdout}\n{result.stderr}")
     LOCK_STAMP.write_text(_lock_digest())
+
+
+def _report():
+    """benchmarks/report.py as a module (standard library only)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import report
+
+    return report
+
+
+def with_benchmarks(text: str) -> str:
+    """The deck with its results table rendered from benchmarks/published.json."""
+    report = _report()
+    if report.START not in text:
+        return text
+    if not report.PUBLISHED.is_file():
+        raise BuildError(f"{report.PUBLISHED.relative_to(ROOT)} is missing: the results slide "
+                         "is rendered from it. Fix: run `make bench` (it writes the file), or "
+                         "restore it with git.")
+    results, when = report.load_published()
+    try:
+        return report.replace_block(text, report.deck_block(results, when), "slides/deck.md")
+    except ValueError as error:
+        raise BuildError(str(error)) from error
 
 
 def inline_figures(text: str) -> str:
@@ -268,7 +295,7 @@ def main(argv=None) -> int:
         ensure_marp()
         BUILD.mkdir(parents=True, exist_ok=True)
         inlined = BUILD / "deck.inlined.md"
-        inlined.write_text(inline_figures(text), encoding="utf-8")
+        inlined.write_text(inline_figures(with_benchmarks(text)), encoding="utf-8")
 
         step = time.perf_counter()
         html_path, pdf_path = BUILD / "deck.html", BUILD / "deck.pdf"

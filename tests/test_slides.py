@@ -275,3 +275,46 @@ def test_require_fails_on_ci():
 @pytest.mark.parametrize("environ", [{}, {"CI": "true"}])
 def test_require_passes_when_nothing_is_missing(environ):
     require(None, environ=environ)
+
+
+def _load_figures_module():
+    """slides/figures.py as a module (it imports helpers and matplotlib, not TensorFlow)."""
+    sys.path.insert(0, str(SLIDES))
+    try:
+        spec = importlib.util.spec_from_file_location("slides_figures", SLIDES / "figures.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["slides_figures"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SLIDES))
+    return module
+
+
+@pytest.mark.parametrize(("wrong", "expected_share"), [
+    ([(0, 0)], 0.0),          # far from the membrane in column 4
+    ([(2, 3)], 1.0),          # next to it
+    ([(0, 0), (2, 3)], 0.5),
+    ([(5, 4), (7, 0)], 0.5),  # a membrane pixel is next to the edge too
+    ([], 0.0),
+])
+def test_errors_near_edges_known_values(wrong, expected_share):
+    figures = _load_figures_module()
+    import numpy as np
+
+    truth = np.ones((8, 8), dtype=bool)
+    truth[:, 4] = False
+    predicted = truth.copy()
+    for row, col in wrong:
+        predicted[row, col] = ~predicted[row, col]
+    share, edge = figures._errors_near_edges(truth, predicted)
+    assert share == pytest.approx(expected_share)
+    assert edge == pytest.approx(24 / 64)  # columns 3, 4 and 5
+
+
+def test_deck_has_no_results_typed_outside_the_generated_block():
+    # The results slide's table comes from benchmarks/published.json (see
+    # tests/test_benchmarks.py); no other line of the deck may state a pixel error.
+    text = _deck()
+    start, end = text.index("<!-- bench:start -->"), text.index("<!-- bench:end -->")
+    outside = text[:start] + text[end:]
+    assert not re.search(r"\b0\.\d{2,3}\b", outside), re.findall(r".*\b0\.\d{2,3}\b.*", outside)
