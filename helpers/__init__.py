@@ -39,7 +39,7 @@ from helpers.runtime import (
     resolve_mode,
     setup,
 )
-from helpers.tiling import blend_weights, predict_tiled, tile_starts
+from helpers.tiling import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
 
 __version__ = "0.1.0"
 
@@ -48,6 +48,7 @@ __all__ = [
     "ISBI2012_URL",
     "SPLIT",
     "TISSUE_CLASSES",
+    "TileGrid",
     "CourseSetup",
     "Runtime",
     "augmented_batches",
@@ -79,6 +80,7 @@ __all__ = [
     "synthetic_membranes",
     "synthetic_tissue",
     "threshold_sweep",
+    "tile_grid",
     "tile_starts",
     "validate_pairs",
     "variation_of_information",
