@@ -101,10 +101,10 @@ print(f"main model: {FILTERS} filters, {MAIN_STEPS} steps of {BATCH} x {PATCH}^2
 
 
 def build_unet(filters, num_classes=1, output_activation="sigmoid", use_batch_norm=True,
-               bn_momentum=None):
-    """keras-unet's custom_unet: 4 levels, any input size (a multiple of 16)."""
+               bn_momentum=None, num_layers=4):
+    """keras-unet's custom_unet, any input size (a multiple of 2**num_layers)."""
     net = custom_unet(
-        input_shape=(None, None, 1), filters=filters, num_layers=4, dropout=0.1,
+        input_shape=(None, None, 1), filters=filters, num_layers=num_layers, dropout=0.1,
         dropout_type="spatial", use_batch_norm=use_batch_norm, num_classes=num_classes,
         output_activation=output_activation,
     )
@@ -112,7 +112,9 @@ def build_unet(filters, num_classes=1, output_activation="sigmoid", use_batch_no
         for layer in net.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = bn_momentum
-    return net
+    # keras-unet wraps its input in a list, so Keras warns whenever the model is
+    # called on an array; the same layers on the bare input take arrays quietly.
+    return keras.Model(net.inputs[0], net.outputs[0], name=net.name)
 
 
 # %% [markdown]
@@ -821,7 +823,6 @@ assert check_exercise_4(restart_table["val pixel error"].idxmin(), "validation")
 # %%
 def activation_megabytes(net, batch, tile):
     """Sum of all layer outputs for one batch, float32, x2 for their gradients."""
-    # net.input, a single tensor: keras-unet's list of inputs would make Keras warn.
     probe = keras.Model(net.input, [layer.output for layer in net.layers[1:]])
     total = sum(int(np.prod(shape[1:])) for shape in
                 (tuple(t.shape) for t in probe(np.zeros((1, tile, tile, 1), "float32"))))
@@ -1225,7 +1226,7 @@ def check_exercise_8(answer):
     if answer is None:
         return self_check("5 levels", None, 0) == "correct"
     keras.utils.set_random_seed(8)  # random weights: any will do
-    deeper = custom_unet(input_shape=(None, None, 1), filters=4, num_layers=5)
+    deeper = build_unet(4, num_layers=5)
     return self_check("5 levels", answer, unet_field_of_view(deeper), rtol=0.1) == "correct"
 
 
