@@ -41,7 +41,7 @@ from helpers.runtime import (
     setup,
     training_log,
 )
-from helpers.tiling import blend_weights, predict_tiled, tile_starts
+from helpers.tiling import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
 
 __version__ = "0.1.0"
 
@@ -50,6 +50,7 @@ __all__ = [
     "ISBI2012_URL",
     "SPLIT",
     "TISSUE_CLASSES",
+    "TileGrid",
     "CourseSetup",
     "Runtime",
     "atomic_checkpoint",
@@ -83,6 +84,7 @@ __all__ = [
     "synthetic_membranes",
     "synthetic_tissue",
     "threshold_sweep",
+    "tile_grid",
     "tile_starts",
     "training_log",
     "validate_pairs",

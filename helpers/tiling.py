@@ -1,13 +1,22 @@
 """Overlap-tile prediction for images of any size.
 
 Introduced in notebook 02, section "Full resolution by tiling".
+
+Overlapping tiles go back to the U-Net paper (Ronneberger, Fischer and Brox, 2015,
+arXiv:1505.04597), whose network uses valid convolutions: each tile predicts a smaller
+centre, the centres abut, and the image's border is mirrored. This module keeps
+Keras's 'same' convolutions, where every tile predicts all its pixels, and instead
+*blends* overlapping tiles with weights that fade out towards each tile's edge: that
+cross-fade is this course's own choice, not the paper's.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["blend_weights", "predict_tiled", "tile_starts"]
+__all__ = ["TileGrid", "blend_weights", "predict_tiled", "tile_grid", "tile_starts"]
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -59,6 +68,94 @@ def blend_weights(tile_size, overlap: int) -> np.ndarray:
     return np.outer(ramp(tile_h), ramp(tile_w))
 
 
+class TileGrid(NamedTuple):
+    """Where `predict_tiled` puts its tiles; returned by `tile_grid`.
+
+    Attributes
+    ----------
+    padded_shape : (int, int)
+        Height and width after mirroring the border.
+    margin : (int, int)
+        Pixels mirrored above and below, and left and right, of the image.
+    rows, cols : list of int
+        Tile starts in the padded image; every (row, col) pair is one tile.
+    """
+
+    padded_shape: tuple[int, int]
+    margin: tuple[int, int]
+    rows: list[int]
+    cols: list[int]
+
+    @property
+    def origins(self) -> list[tuple[int, int]]:
+        """Top-left corner of every tile, in the image's own coordinates.
+
+        Negative where a tile starts in the mirrored margin.
+        """
+        return [(r - self.margin[0], c - self.margin[1]) for r in self.rows for c in self.cols]
+
+
+def tile_grid(shape, *, tile_size=128, overlap: int = 32, pad_mode: str | None = "reflect"
+              ) -> TileGrid:
+    """The tiles `predict_tiled` uses for an image of `shape`: margins and tile starts.
+
+    With ``pad_mode="reflect"`` the border is mirrored by up to ``overlap // 2``
+    pixels, but only as far as the slack of the tiles needed anyway allows, so the
+    mirror never adds a tile. When the tiles fit the image exactly there is no
+    slack, and nothing is mirrored: 512 pixels with tile 128 and overlap 32 is
+    such a case (5 tiles of stride 96 cover 4 * 96 + 128 = 512).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Height and width of the image (further axes are ignored).
+    tile_size : int or (int, int), default 128
+    overlap : int, default 32
+        ``0 <= overlap < tile_size``.
+    pad_mode : {"reflect", None}, default "reflect"
+
+    Returns
+    -------
+    TileGrid
+
+    Raises
+    ------
+    ValueError
+        A side is not a positive int, the tile is larger than the image, the overlap
+        is not smaller than the tile, or `pad_mode` is unknown.
+
+    Examples
+    --------
+    >>> grid = tile_grid((512, 512), tile_size=128, overlap=32)
+    >>> grid.margin, grid.rows, len(grid.origins)
+    ((0, 0), [0, 96, 192, 288, 384], 25)
+    >>> grid = tile_grid((300, 300), tile_size=128, overlap=32)
+    >>> grid.margin, grid.padded_shape, grid.origins[:2]
+    ((10, 10), (320, 320), [(-10, -10), (-10, 86)])
+    """
+    if len(shape) < 2:
+        raise ValueError(f"shape must give (height, width), got {shape!r}.")
+    height, width = _pair(tuple(shape[:2]), "shape")
+    tile_h, tile_w = _pair(tile_size, "tile_size")
+    if not isinstance(overlap, (int, np.integer)) or not 0 <= overlap < min(tile_h, tile_w):
+        raise ValueError(
+            f"overlap must be an int with 0 <= overlap < tile_size ({min(tile_h, tile_w)}), "
+            f"got {overlap!r}. Fix: a quarter of the tile is a good start."
+        )
+    if pad_mode not in ("reflect", None):
+        raise ValueError(f"pad_mode must be 'reflect' or None, got {pad_mode!r}.")
+    if tile_h > height or tile_w > width:
+        raise ValueError(
+            f"tile_size {(tile_h, tile_w)} is larger than the image ({height}, {width}). "
+            "Fix: use a smaller tile_size, or predict the whole image with model.predict."
+        )
+    margin_h = _free_margin(height, tile_h, overlap) if pad_mode else 0
+    margin_w = _free_margin(width, tile_w, overlap) if pad_mode else 0
+    padded = (height + 2 * margin_h, width + 2 * margin_w)
+    return TileGrid(padded, (margin_h, margin_w), tile_starts(padded[0], tile_h, overlap),
+                    tile_starts(padded[1], tile_w, overlap))
+
+
 def _pair(value, name: str) -> tuple[int, int]:
     pair = (value, value) if np.isscalar(value) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
@@ -80,11 +177,12 @@ def predict_tiled(
     The image (or each image of a batch) is cut into tiles of `tile_size` that
     share at least `overlap` pixels, all tiles are predicted in batches, and the
     predictions are blended with weights that fade out towards each tile's
-    edge (`blend_weights`), so that no seams show. With ``pad_mode="reflect"``
-    the image is first mirrored by up to ``overlap // 2`` pixels on each side,
-    as in the U-Net paper, so that the image's own border gets context too; the
-    mirror is kept within the slack of the tiles needed anyway, so it costs no
-    extra tile.
+    edge (`blend_weights`), so that no seams show. The tiles are those of
+    `tile_grid`: with ``pad_mode="reflect"`` the border is mirrored by up to
+    ``overlap // 2`` pixels, as far as the slack of the tiles needed anyway allows,
+    so the mirror never costs an extra tile, and where the tiles fit exactly
+    (512 pixels, tile 128, overlap 32) nothing is mirrored. For a wider mirror,
+    pad the image yourself with ``np.pad(..., mode="reflect")`` and crop the result.
 
     Parameters
     ----------
@@ -131,22 +229,12 @@ def predict_tiled(
     if not np.isfinite(image).all():
         raise ValueError("image contains NaN or infinite values. Fix: clean it, e.g. with "
                          "np.nan_to_num.")
-    tile_h, tile_w = _pair(tile_size, "tile_size")
-    if not isinstance(overlap, (int, np.integer)) or not 0 <= overlap < min(tile_h, tile_w):
-        raise ValueError(
-            f"overlap must be an int with 0 <= overlap < tile_size ({min(tile_h, tile_w)}), "
-            f"got {overlap!r}. Fix: a quarter of the tile is a good start."
-        )
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    if pad_mode not in ("reflect", None):
-        raise ValueError(f"pad_mode must be 'reflect' or None, got {pad_mode!r}.")
     n, height, width, channels = image.shape
-    if tile_h > height or tile_w > width:
-        raise ValueError(
-            f"tile_size {(tile_h, tile_w)} is larger than the image ({height}, {width}). "
-            "Fix: use a smaller tile_size, or predict the whole image with model.predict."
-        )
+    # tile_grid checks tile_size, overlap and pad_mode, and that the tile fits the image.
+    grid = tile_grid((height, width), tile_size=tile_size, overlap=overlap, pad_mode=pad_mode)
+    tile_h, tile_w = _pair(tile_size, "tile_size")
     fixed = getattr(model, "input_shape", None)
     if fixed is not None and len(fixed) == 4 and None not in fixed[1:3]:
         if tuple(fixed[1:3]) != (tile_h, tile_w):
@@ -156,13 +244,10 @@ def predict_tiled(
                 "input_shape=(None, None, channels)."
             )
 
-    # Mirror the border only as far as the tiles cover anyway: padding never adds a tile.
-    margin_h = _free_margin(height, tile_h, overlap) if pad_mode else 0
-    margin_w = _free_margin(width, tile_w, overlap) if pad_mode else 0
+    margin_h, margin_w = grid.margin
     padded = np.pad(image, ((0, 0), (margin_h, margin_h), (margin_w, margin_w), (0, 0)),
                     mode="reflect") if margin_h or margin_w else image
-    rows = tile_starts(padded.shape[1], tile_h, overlap)
-    cols = tile_starts(padded.shape[2], tile_w, overlap)
+    rows, cols = grid.rows, grid.cols
     positions = [(k, r, c) for k in range(n) for r in rows for c in cols]
 
     # float64 sums: with a wide overlap the edge weights are tiny, and float32 would

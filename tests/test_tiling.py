@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import blend_weights, predict_tiled, tile_starts
+from helpers import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
 
 # --------------------------------------------------------------------------- tile_starts
 
@@ -54,6 +54,64 @@ def test_tile_starts_tile_larger_than_length():
 def test_tile_starts_bad_overlap(overlap):
     with pytest.raises(ValueError, match="overlap"):
         tile_starts(1000, 32, overlap)
+
+
+# ----------------------------------------------------------------------------- tile_grid
+
+
+@pytest.mark.parametrize(("shape", "tile_size", "overlap", "pad_mode", "margin", "rows", "cols"), [
+    # The notebook's case: 5 tiles of stride 96 fit 512 exactly, so no slack, no mirror.
+    ((512, 512), 128, 32, "reflect", (0, 0), [0, 96, 192, 288, 384], [0, 96, 192, 288, 384]),
+    ((512, 512), 128, 0, "reflect", (0, 0), [0, 128, 256, 384], [0, 128, 256, 384]),
+    # 3 tiles span 320: 20 pixels of slack, a mirror of 10 on each side.
+    ((300, 300), 128, 32, "reflect", (10, 10), [0, 96, 192], [0, 96, 192]),
+    ((300, 300), 128, 32, None, (0, 0), [0, 96, 172], [0, 96, 172]),
+    # Slack of 60: the mirror stops at overlap // 2 = 16.
+    ((260, 512), 128, 32, "reflect", (16, 0), [0, 96, 164], [0, 96, 192, 288, 384]),
+    ((100, 130), (32, 48), 8, "reflect", (2, 4), [0, 24, 48, 72], [0, 40, 80, 90]),
+    ((32, 48), (32, 48), 8, "reflect", (0, 0), [0], [0]),
+])
+def test_tile_grid_known_values(shape, tile_size, overlap, pad_mode, margin, rows, cols):
+    grid = tile_grid(shape, tile_size=tile_size, overlap=overlap, pad_mode=pad_mode)
+    assert isinstance(grid, TileGrid)
+    assert grid.margin == margin
+    assert grid.padded_shape == (shape[0] + 2 * margin[0], shape[1] + 2 * margin[1])
+    assert grid.rows == rows
+    assert grid.cols == cols
+    assert grid.origins == [(r - margin[0], c - margin[1]) for r in rows for c in cols]
+
+
+@pytest.mark.parametrize(("length", "tile", "overlap"), list(itertools.product(
+    [32, 33, 64, 97, 131, 300, 512, 517], [16, 32], [0, 1, 8, 15])))
+def test_tile_grid_reflect_costs_no_extra_tile(length, tile, overlap):
+    mirrored = tile_grid((length, length), tile_size=tile, overlap=overlap, pad_mode="reflect")
+    plain = tile_grid((length, length), tile_size=tile, overlap=overlap, pad_mode=None)
+    assert len(mirrored.rows) == len(plain.rows) == len(tile_starts(length, tile, overlap))
+    assert 0 <= mirrored.margin[0] <= overlap // 2
+    assert mirrored.padded_shape[0] <= len(mirrored.rows) * (tile - overlap) + overlap
+    # tiles cover the image (image coordinates) and stay inside the padded image
+    covered = np.zeros(length, int)
+    for r in mirrored.rows:
+        assert 0 <= r and r + tile <= mirrored.padded_shape[0]
+        start = max(r - mirrored.margin[0], 0)
+        covered[start : r - mirrored.margin[0] + tile] += 1
+    assert covered.min() >= 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"shape": (100,)}, "shape must give"),
+    ({"shape": (0, 100)}, "shape must be a positive int"),
+    ({"shape": (100, 100.0)}, "shape must be a positive int"),
+    ({"shape": (100, 100), "tile_size": 0}, "tile_size must be a positive int"),
+    ({"shape": (100, 100), "overlap": 32}, "overlap must be an int with 0 <= overlap"),
+    ({"shape": (100, 100), "pad_mode": "constant"}, "pad_mode must be 'reflect' or None"),
+    ({"shape": (31, 100)}, r"tile_size \(32, 32\) is larger than the image \(31, 100\)"),
+])
+def test_tile_grid_bad_input(kwargs, message):
+    options = {"tile_size": 32, "overlap": 8, **kwargs}
+    shape = options.pop("shape")
+    with pytest.raises(ValueError, match=message):
+        tile_grid(shape, **options)
 
 
 # --------------------------------------------------------------------------- blend_weights
@@ -185,6 +243,61 @@ def test_predict_tiled_calls_model_in_batches():
     assert sum(shape[0] for shape in calls) == n_tiles
     assert all(shape[0] <= 7 for shape in calls)
     assert all(shape[1:] == (32, 32, 1) for shape in calls)
+
+
+class _Recorder:
+    """A model that returns its tiles and remembers every tile it was given."""
+
+    def __init__(self):
+        self.tiles = []
+
+    def __call__(self, tiles):
+        self.tiles.extend(tiles.copy())
+        return tiles
+
+
+@pytest.mark.parametrize(("shape", "tile_size", "overlap"), [
+    ((300, 300), 128, 32), ((260, 512), 128, 32), ((100, 130), (32, 48), 8), ((512, 512), 128, 32),
+])
+def test_predict_tiled_tiles_are_those_of_tile_grid(shape, tile_size, overlap):
+    image = np.random.default_rng(8).random((*shape, 1)).astype(np.float32)
+    recorder = _Recorder()
+    predict_tiled(recorder, image, tile_size=tile_size, overlap=overlap, batch_size=5)
+    grid = tile_grid(shape, tile_size=tile_size, overlap=overlap)
+    (top, left), (tile_h, tile_w) = grid.margin, np.broadcast_to(tile_size, 2)
+    # The mirror is numpy's reflect: the edge pixel is not repeated.
+    padded = np.pad(image, ((top, top), (left, left), (0, 0)), mode="reflect")
+    expected = [padded[r : r + tile_h, c : c + tile_w] for r in grid.rows for c in grid.cols]
+    assert len(recorder.tiles) == len(grid.origins)
+    for seen, wanted in zip(recorder.tiles, expected, strict=True):
+        np.testing.assert_array_equal(seen, wanted)
+
+
+def test_predict_tiled_reflect_mirrors_the_border():
+    # The first tile starts 10 pixels outside the image: its top-left pixel is image[10, 10].
+    image = np.arange(300 * 300, dtype=np.float32).reshape(300, 300, 1)
+    recorder = _Recorder()
+    predict_tiled(recorder, image, tile_size=128, overlap=32, pad_mode="reflect")
+    first = recorder.tiles[0][..., 0]
+    assert first[0, 0] == image[10, 10, 0]
+    np.testing.assert_array_equal(first[10, 10:], image[0, : 128 - 10, 0])
+    np.testing.assert_array_equal(first[:10, 10], image[10:0:-1, 0, 0])
+    recorder = _Recorder()
+    predict_tiled(recorder, image, tile_size=128, overlap=32, pad_mode=None)
+    np.testing.assert_array_equal(recorder.tiles[0], image[:128, :128])
+
+
+def test_predict_tiled_reflect_gives_border_tiles_mirrored_context():
+    # A model whose output at each pixel is the mean of its tile: the mirror changes what
+    # the border tiles see, so the result differs with and without it.
+    def tile_mean(tiles):
+        return np.broadcast_to(tiles.mean(axis=(1, 2), keepdims=True), tiles.shape).copy()
+
+    image = np.random.default_rng(9).random((300, 300, 1)).astype(np.float32)
+    image[:20] += 5  # a bright top border, which the mirror repeats
+    mirrored = predict_tiled(tile_mean, image, tile_size=128, overlap=32, pad_mode="reflect")
+    plain = predict_tiled(tile_mean, image, tile_size=128, overlap=32, pad_mode=None)
+    assert mirrored[0].mean() > plain[0].mean()
 
 
 # ------------------------------------------------------------------ predict_tiled: blending
