@@ -460,7 +460,7 @@ plt.show()
 # %% [markdown]
 # **Trap 3: Keras 3 rejects what it returns.** `get_augmented` returns a `zip`
 # of two generators. Keras 2 accepted that in `fit` (the workshop trained that
-# way); Keras 3, which this course needs and today's Colab has, does not, so the
+# way: its introduction notebook, code cell 32); Keras 3, which this course needs and today's Colab has, does not, so the
 # workshop's `model.fit(train_gen, ...)` fails.
 
 # %%
@@ -603,8 +603,8 @@ assert check_exercise_3(noisy_batches) == "correct"
 # The cell after the next counts these layers.
 #
 # `distribution_strategy()` picks Keras's engine for your hardware (several GPUs,
-# TPU, or one device); building inside its scope means nothing changes when you
-# move to bigger hardware.
+# TPU, or one device); building inside its scope lets the same code run on
+# bigger hardware.
 
 # %%
 from keras_unet.models import custom_unet, satellite_unet, vanilla_unet
@@ -764,7 +764,7 @@ assert check_exercise_4(vanilla_output_size(508)) == "correct"
 # measures the validation data and calls the **callbacks**: objects whose methods
 # `fit` calls at set points of training, e.g. to save the model.
 #
-# **Loss.** The membrane is the rare class (22% of the pixels), and it is the
+# **Loss.** The membrane is the rare class (22% of ISBI's pixels), and it is the
 # one that matters. The *soft Jaccard* loss scores each image by its
 # intersection over union (IoU), computed with probabilities so that it has a
 # gradient, for each class, and averages the two: the membrane's IoU counts
@@ -903,7 +903,7 @@ plt.show()
 # augmented crops, with Adam on 16 fixed crops (no augmentation), and with SGD
 # (learning rate 0.01, momentum 0.99, as in the workshop's further-topics
 # notebook, code cell 47) on augmented crops. It validates on 256×256 corners of
-# the validation images. It takes well under a minute.
+# the validation images, and prints how long it took.
 
 # %%
 SMALL_SIDE, SMALL_BATCH, SMALL_STEPS, SMALL_EPOCHS = 64, 8, 10, 6
@@ -930,7 +930,7 @@ small_runs = {
                        helpers.augmented_batches(x_train, y_train, patch_size=SMALL_SIDE,
                                                  batch_size=SMALL_BATCH, seed=52)),
 }
-small_histories = {}
+small_histories, small_start = {}, time.perf_counter()
 for name, (optimizer, batches) in small_runs.items():
     keras.utils.set_random_seed(50)  # the same initial weights in every run
     small = custom_unet(input_shape=(None, None, 1), filters=8, num_layers=2, dropout=0.0)
@@ -938,6 +938,7 @@ for name, (optimizer, batches) in small_runs.items():
     small_histories[name] = small.fit(
         batches, steps_per_epoch=SMALL_STEPS, epochs=SMALL_EPOCHS, shuffle=False, verbose=0,
         validation_data=(x_val[:, :256, :256], y_val[:, :256, :256])).history
+print(f"three small runs took {time.perf_counter() - small_start:.0f} s")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
@@ -949,7 +950,7 @@ for ax, (name, logs) in zip(axes, small_histories.items(), strict=True):
 plt.show()
 
 # %% [markdown]
-# **Question 1.** In the workshop, the training accuracy was sometimes *below*
+# **Question 1.** The workshop asked why the training accuracy can be *below*
 # the validation accuracy. How can a network do better on images it does not
 # train on? (Compare the main run's last epoch: training against validation
 # mean IoU.)
