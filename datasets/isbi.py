@@ -274,7 +274,7 @@ def _read_grey(path: Path) -> np.ndarray:
 def _by_index(folder: Path, argument: str, pattern: str) -> dict[int, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{argument}: the folder {str(folder)!r} does not exist.")
-    paths = sorted(folder.glob(pattern))
+    paths = sorted(folder.glob(pattern))  # a stable order for messages; pairing is by index
     if not paths:
         raise FileNotFoundError(f"{argument}: no files matching {pattern!r} in {str(folder)!r}.")
     by_index: dict[int, Path] = {}
@@ -299,8 +299,9 @@ def load_image_mask_pairs(
     """Load images and masks from two folders, paired by the number in each file name.
 
     Pairs are matched by numeric index (``7.png`` with ``7.png``, ``img_07.png``
-    with ``mask_7.png``), never by the order a glob returns (which sorts
-    ``10.png`` before ``2.png``).
+    with ``mask_7.png``), never by position in a folder listing: ``glob`` returns
+    names in arbitrary order, which can differ between the two folders, and a
+    text sort puts ``10.png`` before ``2.png``, which breaks a split by index.
 
     Parameters
     ----------

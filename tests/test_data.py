@@ -43,7 +43,7 @@ def test_load_isbi2012_returns_named_tuple(isbi):
 
 @pytest.mark.parametrize("index", [0, 1, 2, 10, 19, 29])
 def test_load_isbi2012_index_order(isbi, mirror, index):
-    # glob order would be 0, 1, 10, 11, ..., 19, 2, 20, ...: index 2 would hold 10.png
+    # a text sort would give 0, 1, 10, 11, ..., 19, 2, 20, ...: index 2 would hold 10.png
     image = imread(mirror / "train" / "image" / f"{index}.png")
     label = imread(mirror / "train" / "label" / f"{index}.png")
     test = imread(mirror / "test" / f"{index}.png")
