@@ -41,19 +41,15 @@ def published():
 # --------------------------------------------------------------------------- written by code
 
 
-def test_readme_block_is_rendered_from_published_results(published):
+@pytest.mark.parametrize(("name", "path", "render"), [
+    ("README.md's benchmark block", report.README, report.readme_block),
+    ("slides/deck.md's results table", report.DECK, report.deck_block),
+])
+def test_block_is_rendered_from_published_results(published, name, path, render):
     results, when = published
-    text = report.README.read_text(encoding="utf-8")
-    assert report.current_block(text) == report.readme_block(results, when), (
-        "README.md's benchmark block differs from what benchmarks/report.py renders from "
-        "benchmarks/published.json. Fix: `python benchmarks/run_all.py --from-published`.")
-
-
-def test_deck_block_is_rendered_from_published_results(published):
-    results, when = published
-    text = report.DECK.read_text(encoding="utf-8")
-    assert report.current_block(text) == report.deck_block(results, when), (
-        "slides/deck.md's results table differs from what benchmarks/report.py renders from "
+    text = path.read_text(encoding="utf-8")
+    assert report.current_block(text) == render(results, when), (
+        f"{name} differs from what benchmarks/report.py renders from "
         "benchmarks/published.json. Fix: `python benchmarks/run_all.py --from-published`.")
 
 
