@@ -59,7 +59,8 @@ TINY = {
     "seed": 0,
 }
 
-plt.rcParams.update({
+# The deck's look, applied while drawing (make_figures): importing this module changes nothing.
+STYLE = {
     "font.size": 14,
     "axes.titlesize": 15,
     "axes.labelsize": 14,
@@ -69,7 +70,7 @@ plt.rcParams.update({
     "axes.spines.top": False,
     "axes.spines.right": False,
     "figure.constrained_layout.use": True,  # titles and labels never clipped
-})
+}
 
 FIGURES: dict[str, object] = {}
 PHOTOS: set[str] = set()  # figures mostly of EM images: saved as JPEG, a quarter the size
@@ -1095,9 +1096,10 @@ def make_figures(out_dir: Path, cache_dir: Path, names=None) -> Context:
     ctx = Context(cache_dir)
     for name in names or FIGURES:
         start = time.perf_counter()
-        fig = FIGURES[name](ctx)
-        options = {"pil_kwargs": {"quality": 90, "subsampling": 0}} if name in PHOTOS else {}
-        fig.savefig(out_dir / file_name(name), facecolor="white", **options)
+        with plt.rc_context(STYLE):
+            fig = FIGURES[name](ctx)
+            options = {"pil_kwargs": {"quality": 90, "subsampling": 0}} if name in PHOTOS else {}
+            fig.savefig(out_dir / file_name(name), facecolor="white", **options)
         plt.close(fig)
         print(f"  figure {file_name(name)} ({time.perf_counter() - start:.1f} s)")
     return ctx

@@ -318,3 +318,14 @@ def test_deck_has_no_results_typed_outside_the_generated_block():
     start, end = text.index("<!-- bench:start -->"), text.index("<!-- bench:end -->")
     outside = text[:start] + text[end:]
     assert not re.search(r"\b0\.\d{2,3}\b", outside), re.findall(r".*\b0\.\d{2,3}\b.*", outside)
+
+
+def test_figures_import_leaves_matplotlib_settings_alone():
+    # The deck's style applies only while make_figures draws; tests and notebooks that
+    # import the module afterwards keep matplotlib's defaults.
+    import matplotlib.pyplot as plt
+
+    before = dict(plt.rcParams)
+    figures = _load_figures_module()
+    assert dict(plt.rcParams) == before
+    assert figures.STYLE["figure.constrained_layout.use"] is True
