@@ -71,9 +71,13 @@ $(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
 	$(COLAB_VENV)/bin/python tests/colab_stand_in/check_pins.py $(COLAB_PINS)
 	touch $@
 
+# Left out there: what runs only on the instructor's machine, from .venv: the deck, the
+# `make run` runner, and building the wheel (its build needs setuptools >= 77, which pip
+# fetches in isolation: tools/colab_bundle.py, tested here by tests/test_colab_install.py).
 test-colab-versions: $(COLAB_VENV)/.installed
 	UNET_COURSE_MODE=quick $(COLAB_VENV)/bin/python tests/colab_stand_in/run.py \
 		$(COLAB_VENV)/bin/pytest tests $(NOTEBOOKS) --ignore=tests/test_slides.py \
+		--ignore=tests/test_run_notebooks.py --ignore=tests/test_packaging.py \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
 		--durations=8
 
