@@ -42,6 +42,7 @@ from helpers.runtime import (
     training_log,
 )
 from helpers.tiling import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
+from helpers.weights import border_weight_map, class_balance_weights
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,8 @@ __all__ = [
     "bce_jaccard_loss",
     "binarize_masks",
     "blend_weights",
+    "border_weight_map",
+    "class_balance_weights",
     "custom_objects",
     "detect_runtime",
     "dice_loss",

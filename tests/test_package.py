@@ -24,6 +24,7 @@ MODULES = [
     "helpers.plots",
     "helpers.runtime",
     "helpers.tiling",
+    "helpers.weights",
     "helpers.datasets",
     "helpers.datasets.isbi",
     "helpers.datasets.synthetic",
