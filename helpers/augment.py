@@ -78,9 +78,10 @@ def random_patches(
     k = which[:, None, None]
     if elastic:
         # Where each output pixel is sampled from: (count, 2, ph, pw), rows then columns.
-        points = _elastic_field(rng, count, (patch_h, patch_w), sigma=elastic, grid=elastic_grid)
-        points[:, 0] += r
-        points[:, 1] += c
+        points = _elastic_field(rng, count, (patch_h, patch_w), sigma=elastic,
+                                grid=elastic_grid)
+        points[:, 0] += r.astype(np.float32)
+        points[:, 1] += c.astype(np.float32)
         x, y = _deformed_crops(images, masks, which, points)
     else:
         x = images[k, r, c].astype(np.float32)
@@ -109,9 +110,9 @@ def _spline_matrix(size: int, grid: int) -> np.ndarray:
     from scipy.interpolate import CubicSpline
 
     if size == 1:
-        return np.full((1, grid), 1.0 / grid)
+        return np.full((1, grid), 1.0 / grid, np.float32)
     knots = np.linspace(0.0, size - 1.0, grid)
-    return CubicSpline(knots, np.eye(grid), bc_type="natural")(np.arange(size))
+    return CubicSpline(knots, np.eye(grid), bc_type="natural")(np.arange(size)).astype(np.float32)
 
 
 def _elastic_field(rng: np.random.Generator, count: int, shape, *, sigma: float,
@@ -124,19 +125,22 @@ def _elastic_field(rng: np.random.Generator, count: int, shape, *, sigma: float,
     field equals the draws exactly.
     """
     height, width = shape
-    control = rng.normal(0.0, sigma, (count, 2, grid, grid))
+    control = rng.normal(0.0, sigma, (count, 2, grid, grid)).astype(np.float32)
     return _spline_matrix(height, grid) @ control @ _spline_matrix(width, grid).T
 
 
-def _mirror(index: np.ndarray, size: int) -> np.ndarray:
-    """Integer indices reflected about the edge pixels, as scipy.ndimage's mode 'mirror'."""
-    if size == 1:
-        return np.zeros_like(index)
-    if index.min() >= 0 and index.max() < size:
-        return index
-    period = 2 * (size - 1)
-    index = np.abs(index) % period
-    return np.where(index > size - 1, period - index, index)
+def _reflect(coordinates: np.ndarray, last: int) -> np.ndarray:
+    """Coordinates reflected into [0, last] about the edge pixels (scipy.ndimage's "mirror").
+
+    Reflecting the point is exact for bilinear and nearest sampling: both are
+    symmetric about the edge pixel.
+    """
+    if last == 0:
+        return np.zeros_like(coordinates)
+    while coordinates.min() < 0 or coordinates.max() > last:  # once, unless beyond 2 * last
+        coordinates = np.abs(coordinates)
+        coordinates = np.where(coordinates > last, 2 * last - coordinates, coordinates)
+    return coordinates
 
 
 def _deformed_crops(images, masks, which, points):
@@ -147,23 +151,32 @@ def _deformed_crops(images, masks, which, points):
     from the flattened arrays, which is several times faster.
     """
     height, width = images.shape[1:3]
-    rows, cols = points[:, 0], points[:, 1]
-    top, left = np.floor(rows), np.floor(cols)
-    down = (rows - top).astype(np.float32)[..., np.newaxis]
-    right = (cols - left).astype(np.float32)[..., np.newaxis]
+    points = points.astype(np.float32, copy=False)  # 1e-4 px at 1000 px: plenty
+    rows = _reflect(points[:, 0], height - 1)
+    cols = _reflect(points[:, 1], width - 1)
+    # The top-left neighbour; the other three are one row and/or one column further. On
+    # the last row (column) it is the row before, and the far one gets all the weight, so
+    # no neighbour lies beyond the image (mode "clip" covers one-pixel-high images).
+    top = np.minimum(np.floor(rows), max(height - 2, 0))
+    left = np.minimum(np.floor(cols), max(width - 2, 0))
+    down = (rows - top)[..., np.newaxis]  # float32, as the points
+    right = (cols - left)[..., np.newaxis]
     top, left = top.astype(np.intp), left.astype(np.intp)
-    first_row = (which * height)[:, np.newaxis, np.newaxis]
+    corner = ((which * height)[:, np.newaxis, np.newaxis] + top) * width + left
     pixels = images.reshape(-1, images.shape[-1])
 
-    def at(r, c):
-        flat = (first_row + _mirror(r, height)) * width + _mirror(c, width)
-        return np.take(pixels, flat, axis=0).astype(np.float32, copy=False)
+    def at(offset):
+        return np.take(pixels, corner + offset, axis=0, mode="clip").astype(np.float32,
+                                                                            copy=False)
 
-    upper = at(top, left) * (1 - right) + at(top, left + 1) * right
-    lower = at(top + 1, left) * (1 - right) + at(top + 1, left + 1) * right
-    x = upper * (1 - down) + lower * down
-    nearest = (first_row + _mirror(np.rint(rows).astype(np.intp), height)) * width \
-        + _mirror(np.rint(cols).astype(np.intp), width)
+    upper = at(0)
+    upper += right * (at(1) - upper)
+    x = at(width)
+    x += right * (at(width + 1) - x)
+    x -= upper
+    x *= down
+    x += upper
+    nearest = corner + (down[..., 0] >= 0.5) * width + (right[..., 0] >= 0.5)
     y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0).astype(np.float32)
     return np.clip(x, 0.0, 1.0, out=x), y
 
