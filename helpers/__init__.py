@@ -20,6 +20,7 @@ from helpers.datasets.isbi import (
     validate_pairs,
 )
 from helpers.datasets.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.intervals import Interval, bootstrap_interval
 from helpers.losses import bce_jaccard_loss, custom_objects, dice_loss, soft_jaccard_loss
 from helpers.metrics import (
     dice_per_class,
@@ -53,12 +54,14 @@ __all__ = [
     "TISSUE_CLASSES",
     "TileGrid",
     "CourseSetup",
+    "Interval",
     "Runtime",
     "atomic_checkpoint",
     "augmented_batches",
     "bce_jaccard_loss",
     "binarize_masks",
     "blend_weights",
+    "bootstrap_interval",
     "border_weight_map",
     "class_balance_weights",
     "custom_objects",
