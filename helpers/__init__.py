@@ -20,6 +20,7 @@ from helpers.datasets.isbi import (
     validate_pairs,
 )
 from helpers.datasets.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.export import export_round_trip
 from helpers.intervals import Interval, bootstrap_interval
 from helpers.losses import bce_jaccard_loss, custom_objects, dice_loss, soft_jaccard_loss
 from helpers.metrics import (
@@ -70,6 +71,7 @@ __all__ = [
     "dice_per_class",
     "distribution_strategy",
     "evaluate",
+    "export_round_trip",
     "find_isbi2012",
     "iou_per_class",
     "load_image_mask_pairs",

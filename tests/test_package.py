@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "helpers",
     "helpers.augment",
+    "helpers.export",
     "helpers.intervals",
     "helpers.losses",
     "helpers.metrics",
