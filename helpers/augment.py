@@ -252,6 +252,12 @@ def augmented_batches(
     >>> x, y = next(augmented_batches(images, masks, patch_size=32, batch_size=8))
     >>> x.shape, sorted(np.unique(y).tolist())
     ((8, 32, 32, 1), [0.0, 1.0])
+
+    The U-Net paper's elastic deformation keeps masks binary too:
+
+    >>> x, y = next(augmented_batches(images, masks, patch_size=32, batch_size=8, elastic=10))
+    >>> sorted(np.unique(y).tolist())
+    [0.0, 1.0]
     """
     # Check everything here, not at the first next() deep inside model.fit.
     validate_pairs(images, masks)
