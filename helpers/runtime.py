@@ -436,9 +436,10 @@ def setup(
     deterministic : bool, default False
         Also call ``tf.config.experimental.enable_op_determinism()``, so that a run
         repeats bit for bit on the same machine and versions (to be taught in
-        notebook 02). It slows some GPU ops, and raises an error for the few ops
-        that have no deterministic version. It stays on for the rest of the
-        session: restart the runtime to turn it off.
+        notebook 02). As TensorFlow's documentation of that function says, it
+        can slow a model down (on GPUs mostly), and the few ops without a
+        deterministic version then raise ``UnimplementedError``. It stays on for
+        the rest of the session: restart the runtime to turn it off.
 
     Returns
     -------
