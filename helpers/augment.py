@@ -72,21 +72,17 @@ def random_patches(
     which = rng.integers(0, n, count)
     rows = rng.integers(0, height - patch_h + 1, count)
     cols = rng.integers(0, width - patch_w + 1, count)
-    # Gather all crops with one fancy index: (count, ph, pw, C).
-    r = rows[:, None, None] + np.arange(patch_h)[None, :, None]
-    c = cols[:, None, None] + np.arange(patch_w)[None, None, :]
-    k = which[:, None, None]
     if elastic:
-        # Where each output pixel is sampled from: (count, 2, ph, pw), rows then columns.
-        points = _elastic_field(rng, count, (patch_h, patch_w), sigma=elastic,
-                                grid=elastic_grid)
-        points[:, 0] += r.astype(np.float32)
-        points[:, 1] += c.astype(np.float32)
-        x, y = _deformed_crops(images, masks, which, points)
+        x, y = _elastic_patches(images, masks, which, rows, cols, (patch_h, patch_w), rng=rng,
+                                flips=flips, sigma=elastic, grid=elastic_grid)
     else:
+        # Gather all crops with one fancy index: (count, ph, pw, C).
+        r = rows[:, None, None] + np.arange(patch_h)[None, :, None]
+        c = cols[:, None, None] + np.arange(patch_w)[None, None, :]
+        k = which[:, None, None]
         x = images[k, r, c].astype(np.float32)
         y = masks[k, r, c].astype(np.float32)
-    if flips:
+    if flips and not elastic:
         flip_v = rng.random(count) < 0.5
         flip_h = rng.random(count) < 0.5
         x[flip_v], y[flip_v] = x[flip_v, ::-1], y[flip_v, ::-1]
@@ -127,6 +123,35 @@ def _elastic_field(rng: np.random.Generator, count: int, shape, *, sigma: float,
     height, width = shape
     control = rng.normal(0.0, sigma, (count, 2, grid, grid)).astype(np.float32)
     return _spline_matrix(height, grid) @ control @ _spline_matrix(width, grid).T
+
+
+def _elastic_patches(images, masks, which, rows, cols, shape, *, rng, flips, sigma, grid):
+    """Elastically deformed patches, with their flips done in the sampling.
+
+    Output pixel (i, j) samples the image at its crop position, flipped as the patch
+    is, plus the field's displacement at (i, j). Flipping the displacement field with
+    the patch would give the same distribution (its control points are independent
+    and the grid symmetric), so the field is left as drawn, and no patch is copied again.
+    """
+    count = len(which)
+    patch_h, patch_w = shape
+    points = _elastic_field(rng, count, shape, sigma=sigma, grid=grid)
+    i = np.arange(patch_h)[None, :, None]
+    j = np.arange(patch_w)[None, None, :]
+    if flips:
+        flip_v = (rng.random(count) < 0.5)[:, None, None]
+        flip_h = (rng.random(count) < 0.5)[:, None, None]
+        i = np.where(flip_v, patch_h - 1 - i, i)  # (count, ph, 1)
+        j = np.where(flip_h, patch_w - 1 - j, j)  # (count, 1, pw)
+    points[:, 0] += rows[:, None, None] + i
+    points[:, 1] += cols[:, None, None] + j
+    x, y = _deformed_crops(images, masks, which, points)
+    if flips and patch_h == patch_w:
+        # Turned after sampling: sampling along columns would read the image out of order.
+        turn = rng.random(count) < 0.5
+        x[turn] = np.rot90(x[turn], axes=(1, 2))
+        y[turn] = np.rot90(y[turn], axes=(1, 2))
+    return x, y
 
 
 def _reflect(coordinates: np.ndarray, last: int) -> np.ndarray:

@@ -348,3 +348,21 @@ def test_augmented_batches_bad_weights(weights, match):
     images, masks = _data()
     with pytest.raises(ValueError, match=match):
         augmented_batches(images, masks, patch_size=8, weights=weights)
+
+
+@pytest.mark.parametrize("patch_size", [8, (6, 10)])
+def test_augmented_batches_elastic_flips_are_the_dihedral_transforms(patch_size):
+    # With a vanishing deformation, each patch of a ramp image rounds to an exact crop,
+    # flipped or turned: the same 8 (or 4) transforms as without elastic, all occurring.
+    size = 20
+    ramps = _ramps(size)
+    positions = np.rint(ramps * (size - 1))  # each pixel's (row, column): all distinct
+    square = np.isscalar(patch_size)
+    x, _ = next(augmented_batches(ramps, np.zeros((1, size, size, 1)), patch_size=patch_size,
+                                  batch_size=60, seed=2, intensity=0, elastic=1e-4))
+    found = set()
+    for patch in np.rint(x * (size - 1)):
+        location = _locate(patch, positions, square)
+        assert location is not None, "patch is not a transformed crop"
+        found.add(location[0])
+    assert found == set(_dihedral(square))
