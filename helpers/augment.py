@@ -186,8 +186,9 @@ def _deformed_crops(images, masks, which, points):
     left = np.minimum(np.floor(cols), max(width - 2, 0))
     down = (rows - top)[..., np.newaxis]  # float32, as the points
     right = (cols - left)[..., np.newaxis]
-    top, left = top.astype(np.intp), left.astype(np.intp)
-    corner = ((which * height)[:, np.newaxis, np.newaxis] + top) * width + left
+    # Flat index of the top-left neighbour, in float64 (exact to 2**53), cast once.
+    first_row = (which * height).astype(np.float64)[:, np.newaxis, np.newaxis]
+    corner = ((first_row + top) * width + left).astype(np.intp)
     pixels = images.reshape(-1, images.shape[-1])
 
     def at(offset):
@@ -202,7 +203,8 @@ def _deformed_crops(images, masks, which, points):
     x *= down
     x += upper
     nearest = corner + (down[..., 0] >= 0.5) * width + (right[..., 0] >= 0.5)
-    y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0).astype(np.float32)
+    y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0).astype(np.float32,
+                                                                            copy=False)
     return np.clip(x, 0.0, 1.0, out=x), y
 
 
