@@ -20,6 +20,8 @@ from helpers.datasets.isbi import (
     validate_pairs,
 )
 from helpers.datasets.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.export import export_round_trip
+from helpers.intervals import Interval, bootstrap_interval
 from helpers.losses import bce_jaccard_loss, custom_objects, dice_loss, soft_jaccard_loss
 from helpers.metrics import (
     dice_per_class,
@@ -42,6 +44,7 @@ from helpers.runtime import (
     training_log,
 )
 from helpers.tiling import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
+from helpers.weights import border_weight_map, class_balance_weights
 
 __version__ = "0.1.0"
 
@@ -52,18 +55,23 @@ __all__ = [
     "TISSUE_CLASSES",
     "TileGrid",
     "CourseSetup",
+    "Interval",
     "Runtime",
     "atomic_checkpoint",
     "augmented_batches",
     "bce_jaccard_loss",
     "binarize_masks",
     "blend_weights",
+    "bootstrap_interval",
+    "border_weight_map",
+    "class_balance_weights",
     "custom_objects",
     "detect_runtime",
     "dice_loss",
     "dice_per_class",
     "distribution_strategy",
     "evaluate",
+    "export_round_trip",
     "find_isbi2012",
     "iou_per_class",
     "load_image_mask_pairs",

@@ -3,10 +3,15 @@
 Introduced in notebook 01, section "Augmentation", as the fix for keras-unet's
 ``get_augmented`` traps. Random crops, flips and quarter turns move pixels
 without interpolating them, so a mask stays 0/1; brightness and contrast jitter
-touches the image only.
+touches the image only. The U-Net paper's elastic deformation (option
+``elastic``, off by default; to be taught in notebook 02) interpolates images
+smoothly and masks by nearest neighbour, so masks stay 0/1 there too.
 """
 
 from __future__ import annotations
+
+import functools
+import numbers
 
 import numpy as np
 
@@ -24,6 +29,8 @@ def random_patches(
     rng: np.random.Generator,
     flips: bool = True,
     intensity: float = 0.1,
+    elastic: float = 0.0,
+    elastic_grid: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut `count` random patches, with random flips, quarter turns and intensity jitter.
 
@@ -39,11 +46,22 @@ def random_patches(
     intensity : float, default 0.1
         Images get ``x * (1 + a) + b`` with ``a, b`` uniform in ``[-intensity, intensity]``,
         clipped to [0, 1]. 0 turns it off.
+    elastic : float, default 0
+        Elastic deformation as in the U-Net paper, which used 10: the standard
+        deviation, in pixels, of random displacements on a coarse
+        `elastic_grid` x `elastic_grid` grid spanning the patch, interpolated to
+        every pixel by a bicubic (natural cubic spline) surface. Images are
+        sampled bilinearly, masks by nearest neighbour (so 0/1 and one-hot masks
+        stay so); beyond the image edge both are mirrored. 0 turns it off and
+        leaves every other random draw as it was.
+    elastic_grid : int, default 3
+        Control points per side of the displacement grid (at least 2).
 
     Returns
     -------
     images, masks : float32 arrays, shape (count, ph, pw, C) and (count, ph, pw, K)
     """
+    _check_elastic(elastic, elastic_grid)
     patch_h, patch_w = (patch_size, patch_size) if np.isscalar(patch_size) else patch_size
     n, height, width = images.shape[:3]
     if patch_h > height or patch_w > width:
@@ -54,13 +72,17 @@ def random_patches(
     which = rng.integers(0, n, count)
     rows = rng.integers(0, height - patch_h + 1, count)
     cols = rng.integers(0, width - patch_w + 1, count)
-    # Gather all crops with one fancy index: (count, ph, pw, C).
-    r = rows[:, None, None] + np.arange(patch_h)[None, :, None]
-    c = cols[:, None, None] + np.arange(patch_w)[None, None, :]
-    k = which[:, None, None]
-    x = images[k, r, c].astype(np.float32)
-    y = masks[k, r, c].astype(np.float32)
-    if flips:
+    if elastic:
+        x, y = _elastic_patches(images, masks, which, rows, cols, (patch_h, patch_w), rng=rng,
+                                flips=flips, sigma=elastic, grid=elastic_grid)
+    else:
+        # Gather all crops with one fancy index: (count, ph, pw, C).
+        r = rows[:, None, None] + np.arange(patch_h)[None, :, None]
+        c = cols[:, None, None] + np.arange(patch_w)[None, None, :]
+        k = which[:, None, None]
+        x = images[k, r, c].astype(np.float32)
+        y = masks[k, r, c].astype(np.float32)
+    if flips and not elastic:
         flip_v = rng.random(count) < 0.5
         flip_h = rng.random(count) < 0.5
         x[flip_v], y[flip_v] = x[flip_v, ::-1], y[flip_v, ::-1]
@@ -76,6 +98,146 @@ def random_patches(
     return x, y
 
 
+@functools.cache
+def _spline_matrix(size: int, grid: int) -> np.ndarray:
+    """(size, grid): values at pixels 0..size-1 of the natural cubic spline through each
+    unit vector on `grid` evenly spaced knots from 0 to size - 1 (the first and last
+    knots sit on the patch's edge pixels)."""
+    from scipy.interpolate import CubicSpline
+
+    if size == 1:
+        return np.full((1, grid), 1.0 / grid, np.float32)
+    knots = np.linspace(0.0, size - 1.0, grid)
+    return CubicSpline(knots, np.eye(grid), bc_type="natural")(np.arange(size)).astype(np.float32)
+
+
+def _elastic_field(rng: np.random.Generator, count: int, shape, *, sigma: float,
+                  grid: int = 3) -> np.ndarray:
+    """Random smooth displacement fields, shape (count, 2, H, W), in pixels (rows, columns).
+
+    Displacements drawn from N(0, sigma**2) on a `grid` x `grid` lattice of control
+    points spanning the patch, then interpolated bicubically: the tensor product of
+    natural cubic splines, one matrix product per axis. At the control points the
+    field equals the draws exactly.
+    """
+    height, width = shape
+    control = rng.normal(0.0, sigma, (count, 2, grid, grid)).astype(np.float32)
+    return _spline_matrix(height, grid) @ control @ _spline_matrix(width, grid).T
+
+
+def _elastic_patches(images, masks, which, rows, cols, shape, *, rng, flips, sigma, grid):
+    """Elastically deformed patches, with their flips done in the sampling.
+
+    Output pixel (i, j) samples the image at its crop position, flipped as the patch
+    is, plus the field's displacement at (i, j). Flipping the displacement field with
+    the patch would give the same distribution (its control points are independent
+    and the grid symmetric), so the field is left as drawn, and no patch is copied again.
+    """
+    count = len(which)
+    patch_h, patch_w = shape
+    points = _elastic_field(rng, count, shape, sigma=sigma, grid=grid)
+    i = np.arange(patch_h)[None, :, None]
+    j = np.arange(patch_w)[None, None, :]
+    if flips:
+        flip_v = (rng.random(count) < 0.5)[:, None, None]
+        flip_h = (rng.random(count) < 0.5)[:, None, None]
+        i = np.where(flip_v, patch_h - 1 - i, i)  # (count, ph, 1)
+        j = np.where(flip_h, patch_w - 1 - j, j)  # (count, 1, pw)
+    points[:, 0] += rows[:, None, None] + i
+    points[:, 1] += cols[:, None, None] + j
+    x, y = _deformed_crops(images, masks, which, points)
+    if flips and patch_h == patch_w:
+        # Turned after sampling: sampling along columns would read the image out of order.
+        turn = rng.random(count) < 0.5
+        x[turn] = np.rot90(x[turn], axes=(1, 2))
+        y[turn] = np.rot90(y[turn], axes=(1, 2))
+    return x, y
+
+
+def _reflect(coordinates: np.ndarray, last: int) -> np.ndarray:
+    """Coordinates reflected into [0, last] about the edge pixels (scipy.ndimage's "mirror").
+
+    Reflecting the point is exact for bilinear and nearest sampling: both are
+    symmetric about the edge pixel.
+    """
+    if last == 0:
+        return np.zeros_like(coordinates)
+    while coordinates.min() < 0 or coordinates.max() > last:  # once, unless beyond 2 * last
+        coordinates = np.abs(coordinates)
+        coordinates = np.where(coordinates > last, 2 * last - coordinates, coordinates)
+    return coordinates
+
+
+def _deformed_crops(images, masks, which, points):
+    """Sample each image bilinearly and each mask by nearest at `points` (count, 2, ph, pw).
+
+    The same as ``scipy.ndimage.map_coordinates`` with ``order=1`` (images) and
+    ``order=0`` (masks) and ``mode="mirror"``, but gathering whole batches at once
+    from the flattened arrays, which is several times faster.
+    """
+    height, width = images.shape[1:3]
+    points = points.astype(np.float32, copy=False)  # 1e-4 px at 1000 px: plenty
+    rows = _reflect(points[:, 0], height - 1)
+    cols = _reflect(points[:, 1], width - 1)
+    # The top-left neighbour; the other three are one row and/or one column further. On
+    # the last row (column) it is the row before, and the far one gets all the weight, so
+    # no neighbour lies beyond the image (mode "clip" covers one-pixel-high images).
+    top = np.minimum(np.floor(rows), max(height - 2, 0))
+    left = np.minimum(np.floor(cols), max(width - 2, 0))
+    down = (rows - top)[..., np.newaxis]  # float32, as the points
+    right = (cols - left)[..., np.newaxis]
+    # Flat index of the top-left neighbour, in float64 (exact to 2**53), cast once.
+    first_row = (which * height).astype(np.float64)[:, np.newaxis, np.newaxis]
+    corner = ((first_row + top) * width + left).astype(np.intp)
+    pixels = images.reshape(-1, images.shape[-1])
+
+    def at(offset):
+        return np.take(pixels, corner + offset, axis=0, mode="clip").astype(np.float32,
+                                                                            copy=False)
+
+    upper = at(0)
+    upper += right * (at(1) - upper)
+    x = at(width)
+    x += right * (at(width + 1) - x)
+    x -= upper
+    x *= down
+    x += upper
+    nearest = corner + (down[..., 0] >= 0.5) * width + (right[..., 0] >= 0.5)
+    y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0).astype(np.float32,
+                                                                            copy=False)
+    return np.clip(x, 0.0, 1.0, out=x), y
+
+
+def _check_elastic(elastic, elastic_grid) -> None:
+    if (isinstance(elastic, bool) or not isinstance(elastic, numbers.Real)
+            or not np.isfinite(elastic) or elastic < 0):
+        raise ValueError(
+            f"elastic must be a number of pixels >= 0 (the paper used 10; 0 turns it off), "
+            f"got {elastic!r}."
+        )
+    if isinstance(elastic_grid, bool) or not isinstance(elastic_grid, (int, np.integer)) \
+            or elastic_grid < 2:
+        raise ValueError(f"elastic_grid must be an int >= 2 (the paper used 3), "
+                         f"got {elastic_grid!r}.")
+
+
+def _check_weights(weights, masks) -> np.ndarray:
+    weights = np.asarray(weights)
+    if weights.ndim == 3:
+        weights = weights[..., np.newaxis]
+    if weights.shape != masks.shape[:3] + (1,):
+        raise ValueError(
+            f"weights must have one value per mask pixel, shape {masks.shape[:3] + (1,)} "
+            f"(or without the last axis), got {np.shape(weights)}. Fix: compute them from "
+            "the same masks, e.g. border_weight_map(masks)."
+        )
+    if not np.issubdtype(weights.dtype, np.number) or not np.isfinite(weights).all() \
+            or (weights < 0).any():
+        raise ValueError("weights must be finite numbers >= 0, got "
+                         f"dtype {weights.dtype}, range [{weights.min()}, {weights.max()}].")
+    return weights
+
+
 def augmented_batches(
     images: np.ndarray,
     masks: np.ndarray,
@@ -85,6 +247,9 @@ def augmented_batches(
     seed: int | None = 0,
     flips: bool = True,
     intensity: float = 0.1,
+    elastic: float = 0.0,
+    elastic_grid: int = 3,
+    weights=None,
 ):
     """Endless (images, masks) batches of random augmented patches, for ``model.fit``.
 
@@ -92,11 +257,20 @@ def augmented_batches(
     ``steps_per_epoch``). Masks stay exactly binary. Options are those of
     `random_patches`.
 
+    Parameters
+    ----------
+    weights : ndarray, shape (N, H, W, 1) or (N, H, W), optional
+        Per-pixel loss weights (e.g. `border_weight_map`), cut, turned and
+        deformed exactly as the masks. Then each batch is (images, masks,
+        weights), which ``model.fit`` passes to the loss as ``sample_weight``.
+        To be taught in notebook 02.
+
     Returns
     -------
-    generator of (ndarray, ndarray)
-        Shapes (batch_size, ph, pw, C) and (batch_size, ph, pw, K), float32. The
-        arguments are checked at the call, not at the first batch.
+    generator of (ndarray, ndarray) or (ndarray, ndarray, ndarray)
+        Shapes (batch_size, ph, pw, C), (batch_size, ph, pw, K) and, with
+        `weights`, (batch_size, ph, pw, 1), float32. The arguments are checked
+        at the call, not at the first batch.
 
     Examples
     --------
@@ -105,17 +279,30 @@ def augmented_batches(
     >>> x, y = next(augmented_batches(images, masks, patch_size=32, batch_size=8))
     >>> x.shape, sorted(np.unique(y).tolist())
     ((8, 32, 32, 1), [0.0, 1.0])
+
+    The U-Net paper's elastic deformation keeps masks binary too:
+
+    >>> x, y = next(augmented_batches(images, masks, patch_size=32, batch_size=8, elastic=10))
+    >>> sorted(np.unique(y).tolist())
+    [0.0, 1.0]
     """
     # Check everything here, not at the first next() deep inside model.fit.
     validate_pairs(images, masks)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    _check_elastic(elastic, elastic_grid)
+    if weights is not None:
+        # Carried as extra mask channels: every transform of a mask applies to them as is.
+        masks = np.concatenate([masks.astype(np.float32),
+                                _check_weights(weights, masks).astype(np.float32)], axis=-1)
     rng = np.random.default_rng(seed)
     random_patches(images, masks, patch_size=patch_size, count=1, rng=np.random.default_rng(0))
 
     def batches():
         while True:
-            yield random_patches(images, masks, patch_size=patch_size, count=batch_size,
-                                 rng=rng, flips=flips, intensity=intensity)
+            x, y = random_patches(images, masks, patch_size=patch_size, count=batch_size,
+                                  rng=rng, flips=flips, intensity=intensity,
+                                  elastic=elastic, elastic_grid=elastic_grid)
+            yield (x, y) if weights is None else (x, y[..., :-1], y[..., -1:])
 
     return batches()

@@ -399,6 +399,7 @@ def setup(
     drive_timeout_s: int = 120,
     output_dir: str | os.PathLike | None = None,
     verbose: bool = True,
+    deterministic: bool = False,
 ) -> CourseSetup:
     """First call of every notebook: start TensorFlow, report the runtime, seed, choose the mode.
 
@@ -410,7 +411,8 @@ def setup(
        (printed only if the import fails), turns on GPU memory growth *before*
        TensorFlow starts its devices (afterwards it can no longer change), and
        imports keras-unet without its banner;
-    3. seeds Python, NumPy and the backend, and chooses the mode (see
+    3. seeds Python, NumPy and the backend (and, with `deterministic`, makes
+       TensorFlow's ops deterministic), and chooses the mode (see
        `resolve_mode` for the precedence of ``UNET_COURSE_MODE``, `mode` and the
        hardware);
     4. on Colab, mounts Google Drive (or reuses the mount of the install cell)
@@ -431,6 +433,13 @@ def setup(
         Colab with Drive, ``UNET_COURSE_OUTPUTS`` if set, else ``./outputs``.
     verbose : bool, default True
         Print the summary and advice.
+    deterministic : bool, default False
+        Also call ``tf.config.experimental.enable_op_determinism()``, so that a run
+        repeats bit for bit on the same machine and versions (to be taught in
+        notebook 02). As TensorFlow's documentation of that function says, it
+        can slow a model down (on GPUs mostly), and the few ops without a
+        deterministic version then raise ``UnimplementedError``. It stays on for
+        the rest of the session: restart the runtime to turn it off.
 
     Returns
     -------
@@ -452,12 +461,18 @@ def setup(
     'quick'
     """
     _resolve_mode(mode=mode, runtime=Runtime("local", "CPU"), environ=os.environ)  # bad input first
+    if not isinstance(deterministic, bool):
+        raise ValueError(f"deterministic must be True or False, got {deterministic!r}.")
     if _version("tensorflow") is None and _version("tensorflow-cpu") is None:
         raise RuntimeError(detect_runtime().advice())
     refused_growth = _start_tensorflow()
     _import_keras_unet()
     runtime = detect_runtime()
     _seed_everything(seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     mode, mode_source = _resolve_mode(mode=mode, runtime=runtime, environ=os.environ)
 
     configured = os.environ.get("UNET_COURSE_OUTPUTS")
@@ -507,7 +522,8 @@ def setup(
         advice = runtime.advice()
         if advice:
             print("Advice:", advice)
-        print(f"Mode: {mode} ({mode_source}); seed: {seed}")
+        print(f"Mode: {mode} ({mode_source}); seed: {seed}"
+              + ("; deterministic ops" if deterministic else ""))
         print(f"Outputs: {outputs}" + (" (Google Drive)" if drive_mounted else ""))
     return course
 

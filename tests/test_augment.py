@@ -190,3 +190,179 @@ def test_augmented_batches_rejects_3d_images():
     images, masks = _data()
     with pytest.raises(ValueError, match="images must have 4 dimensions"):
         next(augmented_batches(images[..., 0], masks, patch_size=8))
+
+
+# --------------------------------------------------------------------------- elastic deformation
+
+
+def _ramps(size):
+    """Two channels whose values are each pixel's row and column, scaled into [0, 1]."""
+    rows, cols = np.mgrid[:size, :size].astype(np.float64)
+    return np.stack([rows, cols], axis=-1)[np.newaxis] / (size - 1)
+
+
+def test_augmented_batches_elastic_off_by_default_changes_nothing():
+    images, masks = _data()
+    default = augmented_batches(images, masks, patch_size=8, batch_size=5, seed=7)
+    explicit = augmented_batches(images, masks, patch_size=8, batch_size=5, seed=7, elastic=0)
+    for _ in range(2):
+        for a, b in zip(next(default), next(explicit), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("patch_size", [16, (12, 20), (20, 9)])
+@pytest.mark.parametrize("elastic", [2.0, 10.0])
+def test_augmented_batches_elastic_masks_stay_binary(patch_size, elastic):
+    images, masks = _data(n=3, height=24, width=28)
+    ph, pw = (patch_size, patch_size) if np.isscalar(patch_size) else patch_size
+    x, y = next(augmented_batches(images, masks, patch_size=patch_size, batch_size=16,
+                                  elastic=elastic))
+    assert x.shape == (16, ph, pw, 1) and y.shape == (16, ph, pw, 1)
+    assert x.dtype == y.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert set(np.unique(y).tolist()) == {0.0, 1.0}
+
+
+def test_augmented_batches_elastic_one_hot_stays_one_hot():
+    images, masks = _data(n=2, height=32, width=32)
+    one_hot = np.concatenate([1 - masks, masks], axis=-1)
+    _, y = next(augmented_batches(images, one_hot, patch_size=(16, 24), batch_size=8,
+                                  elastic=10.0))
+    assert np.isin(y, (0.0, 1.0)).all()
+    np.testing.assert_array_equal(y.sum(axis=-1), 1.0)
+
+
+def test_augmented_batches_elastic_same_seed_same_batches():
+    images, masks = _data()
+    a = augmented_batches(images, masks, patch_size=8, batch_size=4, seed=3, elastic=5.0)
+    b = augmented_batches(images, masks, patch_size=8, batch_size=4, seed=3, elastic=5.0)
+    c = augmented_batches(images, masks, patch_size=8, batch_size=4, seed=4, elastic=5.0)
+    for _ in range(2):
+        (xa, ya), (xb, yb), (xc, _) = next(a), next(b), next(c)
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+        assert not np.array_equal(xa, xc)
+
+
+def test_augmented_batches_elastic_moves_pixels_smoothly_by_sigma():
+    # Ramp images tell where each output pixel was sampled (bilinear interpolation of a
+    # ramp is exact). With the patch as large as the image the crop starts at (0, 0),
+    # so the sampled position minus the pixel's own position is the displacement.
+    size, sigma = 65, 2.0  # pixel 32 is the middle control point of the 3 x 3 grid
+    images = _ramps(size)
+    masks = np.zeros((1, size, size, 1))
+    x, _ = next(augmented_batches(images, masks, patch_size=size, batch_size=400, seed=0,
+                                  flips=False, intensity=0, elastic=sigma))
+    grid = np.mgrid[:size, :size].transpose(1, 2, 0)
+    displacement = x * (size - 1) - grid  # (400, size, size, 2): rows, columns
+    inner = displacement[:, 12:-12, 12:-12]  # > 5 sigma from the edges: never mirrored
+    centre = displacement[:, 32, 32]  # a control point: drawn from N(0, sigma**2)
+    assert np.abs(centre.mean(axis=0)).max() < 0.3
+    np.testing.assert_allclose(centre.std(axis=0), sigma, rtol=0.15)
+    # Between control points the spline varies smoothly: neighbours move alike.
+    assert np.abs(np.diff(inner, axis=1)).max() < 0.5
+    assert np.abs(np.diff(inner, axis=2)).max() < 0.5
+    assert inner.std() > 0.5 * sigma
+
+
+def test_augmented_batches_elastic_masks_follow_the_images_by_nearest():
+    # The mask pixel comes from the nearest pixel of where the image was sampled.
+    size = 33
+    images = _ramps(size)
+    rng = np.random.default_rng(0)
+    masks = (rng.random((1, size, size, 1)) > 0.5).astype(np.float32)
+    x, y = next(augmented_batches(images, masks, patch_size=(25, 17), batch_size=20, seed=1,
+                                  intensity=0, elastic=4.0))
+    where = np.rint(x * (size - 1)).astype(int)
+    # Positions beyond the edge were mirrored, for the image and the mask alike; the ramp
+    # shows the mirrored position, so this holds everywhere.
+    np.testing.assert_array_equal(y[..., 0], masks[0, where[..., 0], where[..., 1], 0])
+
+
+def test_deformed_crops_match_scipy_map_coordinates():
+    from scipy import ndimage
+
+    from helpers.augment import _deformed_crops, _elastic_field
+
+    images, masks = _data(n=3, height=30, width=26, channels=2)
+    rng = np.random.default_rng(2)
+    which = np.array([0, 2, 1, 2])
+    points = _elastic_field(rng, 4, (12, 14), sigma=6.0)
+    points += rng.integers(-5, 20, (4, 2, 1, 1))  # some samples reach beyond the edges
+    x, y = _deformed_crops(images, masks, which, points)
+    for i, k in enumerate(which):
+        for channel in range(2):
+            expected = ndimage.map_coordinates(images[k, ..., channel].astype(np.float64),
+                                               points[i], order=1, mode="mirror")
+            np.testing.assert_allclose(x[i, ..., channel], expected, atol=1e-6)
+        nearest = ndimage.map_coordinates(masks[k, ..., 0], points[i], order=0, mode="mirror")
+        assert np.mean(y[i, ..., 0] == nearest) > 0.99  # rounding of exact halves may differ
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    ({"elastic": -1.0}, r"elastic must be a number of pixels >= 0 .* got -1.0"),
+    ({"elastic": float("inf")}, r"elastic must be a number of pixels"),
+    ({"elastic": "10"}, r"elastic must be a number of pixels .* got '10'"),
+    ({"elastic": 10.0, "elastic_grid": 1}, r"elastic_grid must be an int >= 2 .* got 1"),
+    ({"elastic": 10.0, "elastic_grid": 3.0}, r"elastic_grid must be an int"),
+])
+def test_augmented_batches_bad_elastic(options, match):
+    images, masks = _data()
+    with pytest.raises(ValueError, match=match):
+        augmented_batches(images, masks, patch_size=8, **options)
+
+
+# --------------------------------------------------------------------------- loss weights
+
+
+@pytest.mark.parametrize("elastic", [0.0, 6.0])
+def test_augmented_batches_weights_move_with_the_masks(elastic):
+    images, masks = _data(n=3, height=24, width=28)
+    weights = masks * 4.0 + 0.5  # a function of the mask, so it must stay one
+    x, y, w = next(augmented_batches(images, masks, patch_size=(12, 16), batch_size=10,
+                                     weights=weights, elastic=elastic))
+    assert w.shape == y.shape == (10, 12, 16, 1)
+    assert w.dtype == np.float32
+    np.testing.assert_array_equal(w, y * 4.0 + 0.5)
+
+
+def test_augmented_batches_weights_are_cut_and_turned_like_the_images():
+    images, masks = _data(n=2, height=16, width=16)
+    x, y, w = next(augmented_batches(images, masks, patch_size=8, batch_size=12, seed=5,
+                                     intensity=0, weights=images[..., 0] * 3.0))
+    np.testing.assert_allclose(w, x * 3.0, rtol=1e-6)
+    plain_x, plain_y = next(augmented_batches(images, masks, patch_size=8, batch_size=12,
+                                              seed=5, intensity=0))
+    np.testing.assert_array_equal(x, plain_x)  # weights change no random draw
+    np.testing.assert_array_equal(y, plain_y)
+
+
+@pytest.mark.parametrize(("weights", "match"), [
+    (np.ones((3, 20, 20, 1)),
+     r"weights must have one value per mask pixel, shape \(3, 20, 24, 1\)"),
+    (np.ones((2, 20, 24, 1)), r"weights must have one value per mask pixel"),
+    (-np.ones((3, 20, 24, 1)), r"weights must be finite numbers >= 0"),
+    (np.full((3, 20, 24), np.nan), r"weights must be finite numbers >= 0"),
+])
+def test_augmented_batches_bad_weights(weights, match):
+    images, masks = _data()
+    with pytest.raises(ValueError, match=match):
+        augmented_batches(images, masks, patch_size=8, weights=weights)
+
+
+@pytest.mark.parametrize("patch_size", [8, (6, 10)])
+def test_augmented_batches_elastic_flips_are_the_dihedral_transforms(patch_size):
+    # With a vanishing deformation, each patch of a ramp image rounds to an exact crop,
+    # flipped or turned: the same 8 (or 4) transforms as without elastic, all occurring.
+    size = 20
+    ramps = _ramps(size)
+    positions = np.rint(ramps * (size - 1))  # each pixel's (row, column): all distinct
+    square = np.isscalar(patch_size)
+    x, _ = next(augmented_batches(ramps, np.zeros((1, size, size, 1)), patch_size=patch_size,
+                                  batch_size=60, seed=2, intensity=0, elastic=1e-4))
+    found = set()
+    for patch in np.rint(x * (size - 1)):
+        location = _locate(patch, positions, square)
+        assert location is not None, "patch is not a transformed crop"
+        found.add(location[0])
+    assert found == set(_dihedral(square))
