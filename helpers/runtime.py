@@ -113,9 +113,6 @@ class CourseSetup:
     mode : {"quick", "full"}
         The training budget.
     runtime : Runtime
-    data_dir : pathlib.Path or None
-        Folder holding ``isbi2012/`` when one was configured (``UNET_COURSE_DATA``);
-        ``None`` lets `load_isbi2012` use its own lookup order.
     output_dir : pathlib.Path
         Where predictions, logs and figures go (on Drive when it is mounted).
     checkpoint_dir : pathlib.Path
@@ -126,7 +123,6 @@ class CourseSetup:
 
     mode: str
     runtime: Runtime
-    data_dir: Path | None
     output_dir: Path
     checkpoint_dir: Path
     drive_mounted: bool
@@ -447,9 +443,9 @@ def setup(
 
     Examples
     --------
-    >>> course = setup(mode="quick", verbose=False, mount_drive=False)  # doctest: +SKIP
-    >>> course.mode  # doctest: +SKIP
-    'quick'
+    >>> course = setup(mode="quick", verbose=False, mount_drive=False, output_dir="outputs")
+    >>> course.mode, course.checkpoint_dir.as_posix()
+    ('quick', 'outputs/checkpoints')
     """
     _resolve_mode(mode=mode, runtime=Runtime("local", "CPU"), environ=os.environ)  # bad input first
     if _version("tensorflow") is None and _version("tensorflow-cpu") is None:
@@ -487,11 +483,9 @@ def setup(
     checkpoints = outputs / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
 
-    data = os.environ.get("UNET_COURSE_DATA")
     course = CourseSetup(
         mode=mode,
         runtime=runtime,
-        data_dir=Path(data) if data else None,
         output_dir=outputs,
         checkpoint_dir=checkpoints,
         drive_mounted=drive_mounted,
@@ -643,7 +637,9 @@ def atomic_checkpoint(
 
     Examples
     --------
-    >>> callback = atomic_checkpoint("outputs/checkpoints/best.keras")  # doctest: +SKIP
+    >>> callback = atomic_checkpoint("outputs/checkpoints/best.keras")
+    >>> callback.filepath.name, callback.monitor, callback.last_saved
+    ('best.keras', 'val_loss', None)
     >>> model.fit(x, y, validation_split=0.2, callbacks=[callback])  # doctest: +SKIP
     """
     if mode not in ("min", "max"):
@@ -676,7 +672,9 @@ def training_log(filepath: str | os.PathLike, *, fallback_dir: str | os.PathLike
 
     Examples
     --------
-    >>> log = training_log("outputs/log.csv")  # doctest: +SKIP
+    >>> log = training_log("outputs/log.csv")
+    >>> log.filepath.name, log.rows
+    ('log.csv', [])
     >>> model.fit(x, y, epochs=3, callbacks=[log])  # doctest: +SKIP
     """
     _, log_class = _callback_classes()
@@ -696,7 +694,9 @@ def distribution_strategy():
 
     Examples
     --------
-    >>> strategy = distribution_strategy()  # doctest: +SKIP
+    >>> strategy = distribution_strategy()
+    >>> strategy.num_replicas_in_sync >= 1
+    True
     >>> with strategy.scope():  # doctest: +SKIP
     ...     model = build_model()
     """

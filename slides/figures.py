@@ -953,7 +953,7 @@ def tile_grids(ctx: Context):
     colours = [BLUE, ORANGE, GREEN, RED]
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.4))
     for ax, overlap in zip(axes, (0, 32), strict=True):
-        starts = helpers.tile_starts(512, 128, overlap)
+        starts = helpers.tile_starts(512, tile_size=128, overlap=overlap)
         ax.imshow(image, cmap="gray")
         for row in starts:
             for col in starts:
@@ -964,7 +964,7 @@ def tile_grids(ctx: Context):
             ax.add_patch(Rectangle((col - 0.5, row - 0.5), 128, 128, facecolor=colours[k],
                                    edgecolor=colours[k], linewidth=2.5, alpha=0.35))
         ax.set_title(f"overlap {overlap}: {len(starts)} \u00d7 {len(starts)} tiles\n"
-                     f"tile_starts(512, 128, {overlap}) = {starts}", fontsize=13)
+                     f"tile_starts(512, tile_size=128, overlap={overlap}) = {starts}", fontsize=13)
         ax.set_axis_off()
     ctx.note(fig)
     return fig
@@ -982,7 +982,7 @@ def tile_seams(ctx: Context):
     """Stitched non-overlapping tiles vs helpers.predict_tiled with overlap and blending."""
     model, _, _ = ctx.trained
     images = ctx.data.test_images[:3]
-    starts = helpers.tile_starts(512, 128, 0)
+    starts = helpers.tile_starts(512, tile_size=128, overlap=0)
     corners = [(r, c) for r in starts for c in starts]
     stitched = np.zeros(images.shape[:3], dtype="float32")
     for index, image in enumerate(images):

@@ -190,3 +190,20 @@ def test_augmented_batches_rejects_3d_images():
     images, masks = _data()
     with pytest.raises(ValueError, match="images must have 4 dimensions"):
         next(augmented_batches(images[..., 0], masks, patch_size=8))
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_augmented_batches_one_hot_masks_of_several_channels(classes):
+    # Notebook 02's multi-class masks: every pixel one-hot over `classes` channels, and each
+    # channel moved exactly as its image.
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, classes, (3, 32, 32))
+    masks = np.eye(classes, dtype=np.float32)[labels]  # (3, 32, 32, classes)
+    images = ((labels + rng.random(labels.shape)) / classes)[..., np.newaxis].astype(np.float32)
+    x, y = next(augmented_batches(images, masks, patch_size=16, batch_size=8, seed=2,
+                                  intensity=0))
+    assert y.shape == (8, 16, 16, classes)
+    np.testing.assert_array_equal(y.sum(axis=-1), 1.0)  # still one-hot
+    assert set(np.unique(y).tolist()) == {0.0, 1.0}
+    # the class of each pixel is the one its image value encodes
+    np.testing.assert_array_equal(np.argmax(y, axis=-1), np.floor(x[..., 0] * classes))
