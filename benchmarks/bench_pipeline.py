@@ -32,6 +32,8 @@ import time
 import _common as C
 import numpy as np
 
+import helpers
+
 NAME = "pipeline"
 QUICK_SECONDS = 4.0
 FULL_SECONDS = 10.0
@@ -89,8 +91,6 @@ def main(argv=None):
     seconds = args.seconds or (FULL_SECONDS if args.full else QUICK_SECONDS)
     data = C.load_split()
     machine = C.header("Benchmark 2: augmented samples per second", mode, data.source)
-
-    import helpers
 
     x_small = C.resize_nearest(data.x_train, C.INTRO["size"])
     y_small = C.resize_nearest(data.y_train, C.INTRO["size"])

@@ -53,6 +53,8 @@ import time
 import _common as C
 import numpy as np
 
+import helpers
+
 NAME = "quality"
 QUICK = {"budget_s": 120.0, "ours_filters": 16, "ours_patch": 128}
 FULL = {"budget_s": 900.0, "ours_filters": 32, "ours_patch": 256}
@@ -112,10 +114,8 @@ def run_original_tiles(data, budget_s, seed):
     record = C.train_for(model, batches, budget_s)
     start = time.perf_counter()
     # Every test image cut into 16 tiles, pasted back without averaging (further cell 39).
-    test_tiles = lib.get_patches(data.x_test, size=size, stride=size)
-    predicted = model.predict(test_tiles, batch_size=16, verbose=0)
-    probabilities = lib.reconstruct_from_patches(
-        predicted, org_img_size=data.y_test.shape[1:3], size=size, stride=size)
+    probabilities = helpers.predict_non_overlapping(model, data.x_test, tile_size=size,
+                                                    batch_size=16)
     record["predict_seconds"] = round(time.perf_counter() - start, 2)
     record["settings"] = {k: v for k, v in recipe.items() if k != "augment"}
     record["workshop_steps"] = recipe["steps"]
@@ -123,8 +123,6 @@ def run_original_tiles(data, budget_s, seed):
 
 
 def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
-    import helpers
-
     lib = C.import_tf()
     lib.keras.utils.set_random_seed(seed)
     model = C.build_ours(filters)
@@ -160,8 +158,6 @@ def main(argv=None):
     budget = settings["budget_s"]
     print(f"budget: {budget:.0f} s of training per recipe, seed {args.seed}; "
           "measured on the test split (3 images, 512x512)")
-
-    import helpers
 
     recipes = RECIPES
     results = {}

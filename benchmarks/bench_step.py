@@ -30,6 +30,8 @@ import time
 
 import _common as C
 
+import helpers
+
 NAME = "step"
 QUICK = {"warmup": 3, "steps": 10}
 FULL = {"warmup": 5, "steps": 30}
@@ -38,8 +40,6 @@ MIXED_SKIPPED_ON_CPU = ("skipped on the CPU: mixed precision pays off only on GP
 
 
 def configs(full: bool) -> dict:
-    import helpers
-
     found = {
         "original": {"build": C.build_original, "loss": C.INTRO["loss"],
                      "lr": C.INTRO["learning_rate"],
@@ -99,8 +99,6 @@ def main(argv=None):
     data = C.load_split()
     machine = C.header("Benchmark 4: training step time", mode, data.source)
     lib = C.import_tf()
-
-    import helpers
 
     cases = [("CPU", "/CPU:0", "float32")]
     if lib.gpus:

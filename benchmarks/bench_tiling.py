@@ -49,6 +49,8 @@ from pathlib import Path
 import _common as C
 import numpy as np
 
+import helpers
+
 NAME = "tiling"
 BAND = 8  # px on each side of an internal tile border
 OVERLAP = 32
@@ -56,23 +58,11 @@ QUICK = {"repeats": 3, "fallback_train_s": 60.0}
 FULL = {"repeats": 7, "fallback_train_s": 300.0}
 
 
-def keras_unet_tiles(model, image):
-    """The original workshop's way: non-overlapping tiles, predicted, pasted back."""
-    lib = C.import_tf()
-    single = image.ndim == 3
-    batch = image[np.newaxis] if single else image
-    patches = lib.get_patches(batch, size=C.TILE, stride=C.TILE)
-    predicted = model.predict(patches, batch_size=16, verbose=0)
-    result = lib.reconstruct_from_patches(predicted, org_img_size=batch.shape[1:3],
-                                          size=C.TILE, stride=C.TILE)
-    return result[0] if single else result
-
-
 def methods():
-    import helpers
-
     return {
-        "get_patches": keras_unet_tiles,
+        # The original workshop's way: non-overlapping tiles, predicted, pasted back.
+        "get_patches": lambda model, image: helpers.predict_non_overlapping(
+            model, image, tile_size=C.TILE, batch_size=16),
         "predict_tiled": lambda model, image: helpers.predict_tiled(
             model, image, tile_size=C.TILE, overlap=OVERLAP, batch_size=16),
         "predict_tiled_16": lambda model, image: helpers.predict_tiled(
@@ -135,17 +125,8 @@ def time_methods(methods_, model, image, repeats: int) -> dict:
     }
 
 
-def border_band(size: int) -> np.ndarray:
-    """True within BAND px of an internal border of the TILE grid (rows or columns)."""
-    index = np.arange(size)
-    near = np.zeros(size, dtype=bool)
-    for border in range(C.TILE, size, C.TILE):
-        near |= (index >= border - BAND) & (index < border + BAND)
-    return near[:, np.newaxis] | near[np.newaxis, :]
-
-
 def seam_figures(masks, probabilities) -> dict:
-    band = border_band(masks.shape[1])
+    band = helpers.tile_border_band(masks.shape[1:3], tile_size=C.TILE, width=BAND)
     wrong = (masks[..., 0] >= 0.5) != (probabilities[..., 0] >= 0.5)
     near = float(wrong[:, band].mean())
     elsewhere = float(wrong[:, ~band].mean())
@@ -155,8 +136,6 @@ def seam_figures(masks, probabilities) -> dict:
 
 def trained_model(data, seed: int, fallback_s: float, path):
     """The model bench_quality saved at `path`, or the course U-Net trained here."""
-    import helpers
-
     lib = C.import_tf()
     if path.is_file():
         model = lib.keras.models.load_model(path, custom_objects=helpers.custom_objects(),

@@ -45,6 +45,7 @@ from helpers.runtime import (
     distribution_strategy,
     resolve_mode,
     setup,
+    start_tensorflow,
     training_log,
 )
 from helpers.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
@@ -112,6 +113,7 @@ __all__ = [
     "setup",
     "soft_jaccard_loss",
     "split_dataset",
+    "start_tensorflow",
     "synthetic_membranes",
     "synthetic_tissue",
     "threshold_sweep",

@@ -28,6 +28,7 @@ __all__ = [
     "distribution_strategy",
     "resolve_mode",
     "setup",
+    "start_tensorflow",
     "training_log",
 ]
 
@@ -332,6 +333,38 @@ def _start_tensorflow():
     return refused
 
 
+def start_tensorflow() -> list[str]:
+    """Import TensorFlow, Keras and keras-unet quietly, with GPU memory growth turned on.
+
+    The first step of `setup`, for scripts that need TensorFlow without the rest of
+    it (seeding, the mode, an outputs folder): the benchmarks and the slides' figures.
+    TensorFlow's C++ start-up lines are held back (printed only if the import fails),
+    memory growth is set before TensorFlow starts its devices, and keras-unet's
+    import banner is not printed.
+
+    Returns
+    -------
+    list of str
+        GPUs on which memory growth could not be set, because TensorFlow had started
+        them already; empty on a CPU.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        keras-unet, or the ``distutils`` it needs (from setuptools), is missing.
+
+    Examples
+    --------
+    >>> refused = start_tensorflow()
+    >>> import tensorflow as tf  # now quick, and quiet
+    >>> isinstance(refused, list)
+    True
+    """
+    refused = _start_tensorflow()
+    _import_keras_unet()
+    return refused
+
+
 def _import_keras_unet() -> None:
     """Import keras-unet once, holding back the banner it prints on import."""
     if "keras_unet" in sys.modules:
@@ -450,8 +483,7 @@ def setup(
     _resolve_mode(mode=mode, runtime=Runtime("local", "CPU"), environ=os.environ)  # bad input first
     if _version("tensorflow") is None and _version("tensorflow-cpu") is None:
         raise RuntimeError(detect_runtime().advice())
-    refused_growth = _start_tensorflow()
-    _import_keras_unet()
+    refused_growth = start_tensorflow()
     runtime = detect_runtime()
     _seed_everything(seed)
     mode, mode_source = _resolve_mode(mode=mode, runtime=runtime, environ=os.environ)

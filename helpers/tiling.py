@@ -323,7 +323,7 @@ def predict_non_overlapping(model, images: np.ndarray, *, tile_size: int = 128,
     ----------
     model : keras.Model
         Maps (B, tile, tile, C) to (B, tile, tile, K).
-    images : ndarray, shape (N, S, S, C)
+    images : ndarray, shape (S, S), (S, S, C) or (N, S, S, C)
         Square: ``get_patches`` counts the columns with the image's height.
     tile_size : int, default 128
         Must divide S.
@@ -332,12 +332,13 @@ def predict_non_overlapping(model, images: np.ndarray, *, tile_size: int = 128,
 
     Returns
     -------
-    ndarray, shape (N, S, S, K)
+    ndarray
+        (S, S, K) for a single image, (N, S, S, K) for a batch.
 
     Raises
     ------
     ValueError
-        The images are not a batch of square images, or `tile_size` does not divide them.
+        The images are not square, or `tile_size` does not divide them.
 
     Examples
     --------
@@ -350,13 +351,16 @@ def predict_non_overlapping(model, images: np.ndarray, *, tile_size: int = 128,
     True
     """
     images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] != images.shape[2]:
+    single = images.ndim in (2, 3)
+    batch = images.reshape((1, *images.shape[:2], -1)) if single else images
+    if batch.ndim != 4 or batch.shape[1] != batch.shape[2]:
         raise ValueError(
-            f"images must be a batch of square images (N, S, S, C), got shape {images.shape}. "
-            "Fix: keras-unet's get_patches assumes square images; use predict_tiled for others."
+            f"images must be square, (S, S), (S, S, C) or (N, S, S, C), got shape "
+            f"{images.shape}. Fix: keras-unet's get_patches assumes square images; use "
+            "predict_tiled for others."
         )
     tile = as_side(tile_size, "tile_size")
-    side = images.shape[1]
+    side = batch.shape[1]
     if side % tile:
         raise ValueError(f"tile_size ({tile}) must divide the image side ({side}).")
     from helpers.runtime import _import_keras_unet
@@ -364,10 +368,11 @@ def predict_non_overlapping(model, images: np.ndarray, *, tile_size: int = 128,
     _import_keras_unet()  # without the banner it prints on import
     from keras_unet.utils import get_patches, reconstruct_from_patches
 
-    patches = get_patches(img_arr=images, size=tile, stride=tile)
+    patches = get_patches(img_arr=batch, size=tile, stride=tile)
     predicted = model.predict(patches, batch_size=batch_size, verbose=0)
-    return reconstruct_from_patches(img_arr=predicted, org_img_size=(side, side), size=tile,
-                                    stride=tile)
+    result = reconstruct_from_patches(img_arr=predicted, org_img_size=(side, side), size=tile,
+                                      stride=tile)
+    return result[0] if single else result
 
 
 def tile_border_band(shape, *, tile_size: int = 128, width: int = 8) -> np.ndarray:

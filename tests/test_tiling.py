@@ -537,11 +537,13 @@ def test_predict_non_overlapping_pastes_tiles_back():
     result = predict_non_overlapping(model, images, tile_size=32, batch_size=4)
     np.testing.assert_allclose(result, 2 * images, rtol=1e-6)
     assert model.calls == [(2 * 9, 4)]  # every tile once, no overlap
+    single = predict_non_overlapping(model, images[0], tile_size=32)
+    np.testing.assert_allclose(single, 2 * images[0], rtol=1e-6)
 
 
 @pytest.mark.parametrize(("shape", "message"), [
-    ((2, 64, 96, 1), "square images"),
-    ((64, 64, 1), "square images"),
+    ((2, 64, 96, 1), "must be square"),
+    ((64, 96), "must be square"),
     ((1, 96, 96, 1), r"tile_size \(64\) must divide the image side \(96\)"),
 ])
 def test_predict_non_overlapping_bad_input(shape, message):
