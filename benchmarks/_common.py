@@ -377,6 +377,36 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def run_benchmark(argv, script) -> object:
+    """The skeleton of every ``bench_*.py`` main(): options, settings, data, header, results.
+
+    `script` is the benchmark's module, which defines ``NAME``, ``TITLE``, its
+    settings ``QUICK`` and ``FULL`` (``--full`` picks the second), ``add_options(p)``
+    and ``measure(run)``. An option whose ``dest`` is a settings key overrides that
+    setting when given. `measure` gets a namespace with ``args``, ``settings``,
+    ``mode``, ``data`` and ``machine``, and returns ``(payload, value)``: `payload`
+    goes into the results file beside the mode, the data source and the machine, and
+    `value` is returned.
+    """
+    name, title, doc, quick, full = (script.NAME, script.TITLE, script.__doc__, script.QUICK,
+                                     script.FULL)
+    add_options, measure = script.add_options, script.measure
+    p = parser(doc.split("\n")[0])
+    add_options(p)
+    args = p.parse_args(argv)
+    settings = dict(full if args.full else quick)
+    settings.update({key: value for key, value in vars(args).items()
+                     if key in settings and value is not None})
+    mode = "full" if args.full else "quick"
+    data = load_split()
+    machine = header(title, mode, data.source)
+    run = SimpleNamespace(args=args, settings=settings, mode=mode, data=data, machine=machine)
+    payload, value = measure(run)
+    write_results(name, {"mode": mode, "data": data.source, "machine": machine, **payload},
+                  args.json)
+    return value
+
+
 def header(title: str, mode: str, data: str | None = None) -> dict:
     """Print the benchmark's title and machine; return the machine info."""
     machine = machine_info()

@@ -48,6 +48,7 @@ workshop's recipes stay as they were.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import _common as C
@@ -55,6 +56,7 @@ import numpy as np
 
 import helpers
 
+TITLE = "Benchmark 1: test-split quality after the same training time"
 NAME = "quality"
 QUICK = {"budget_s": 120.0, "ours_filters": 16, "ours_patch": 128}
 FULL = {"budget_s": 900.0, "ours_filters": 32, "ours_patch": 256}
@@ -143,18 +145,13 @@ def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
     return record, probabilities, model
 
 
-def main(argv=None):
-    p = C.parser(__doc__.split("\n")[0])
-    p.add_argument("--budget", type=float, default=None,
+def add_options(p):
+    p.add_argument("--budget", dest="budget_s", type=float, default=None,
                    help="training seconds per recipe (default: 120 quick, 900 full)")
-    args = p.parse_args(argv)
-    settings = dict(FULL if args.full else QUICK)
-    if args.budget is not None:
-        settings["budget_s"] = args.budget
-    mode = "full" if args.full else "quick"
-    data = C.load_split()
-    machine = C.header("Benchmark 1: test-split quality after the same training time", mode,
-                       data.source)
+
+
+def measure(run):
+    data, args, settings, machine = run.data, run.args, run.settings, run.machine
     budget = settings["budget_s"]
     print(f"budget: {budget:.0f} s of training per recipe, seed {args.seed}; "
           "measured on the test split (3 images, 512x512)")
@@ -208,16 +205,16 @@ def main(argv=None):
         print(f"goal (full mode on a GPU: pixel error <= 0.06): {verdict} "
               f"(best of ours: {best:.4f})")
 
-    C.write_results(NAME, {
-        "mode": mode,
-        "data": data.source,
-        "machine": machine,
+    return {
         "settings": {**settings, "seed": args.seed,
                      "test_images": list(helpers.SPLIT["test"]), "threshold": 0.5},
         "all_interior": all_interior,
         "recipes": results,
-    }, args.json)
-    return results
+    }, results
+
+
+def main(argv=None):
+    return C.run_benchmark(argv, sys.modules[__name__])
 
 
 if __name__ == "__main__":

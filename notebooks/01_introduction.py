@@ -702,7 +702,7 @@ def census(unet, side):
     kinds = [type(layer).__name__ for layer in unet.layers]
     convs = [layer for layer in unet.layers if type(layer) is keras.layers.Conv2D]
     ups = [layer for layer in unet.layers if type(layer) is keras.layers.Conv2DTranspose]
-    output = unet.output_shape[1] or unet([np.zeros((1, side, side, 1))]).shape[1]
+    output = unet.output_shape[1] or unet(np.zeros((1, side, side, 1))).shape[1]
     return {
         "parameters": unet.count_params(), "first filters": convs[0].filters,
         "3x3 convolutions": sum(conv.kernel_size == (3, 3) for conv in convs),
