@@ -14,7 +14,10 @@ def as_pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
     >>> as_pair(128, "tile_size"), as_pair((64, 96), "size")
     ((128, 128), (64, 96))
     """
-    pair = (value, value) if np.isscalar(value) else tuple(value)
+    try:
+        pair = (value, value) if np.isscalar(value) else tuple(value)
+    except TypeError:  # None, or another object that is neither a number nor a sequence
+        pair = ()
     if (len(pair) != 2
             or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                        for v in pair)

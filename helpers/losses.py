@@ -79,18 +79,14 @@ def dice_loss(y_true, y_pred):
     Parameters
     ----------
     y_true, y_pred : tensor, shape (B, H, W, K)
-        As for `soft_jaccard_loss`.
-
-    Returns
-    -------
-    tensor, shape (B,)
+        As for `soft_jaccard_loss`, and so is what it returns: one loss per image.
 
     Examples
     --------
     >>> import numpy as np
     >>> mask = np.array([[[[1.0], [0.0]]]])
-    >>> float(dice_loss(mask, mask)[0])
-    0.0
+    >>> [round(float(dice_loss(mask, guess)[0]), 3) for guess in (mask, 1 - mask)]
+    [0.0, 0.667]
     """
     from keras import ops
 
@@ -107,12 +103,8 @@ def bce_jaccard_loss(y_true, y_pred):
 
     Parameters
     ----------
-    y_true, y_pred : tensor, shape (B, H, W, K)
-        As for `soft_jaccard_loss`.
-
-    Returns
-    -------
-    tensor, shape (B,)
+    y_true, y_pred : tensor
+        As for `soft_jaccard_loss`, and so is what it returns.
 
     Examples
     --------

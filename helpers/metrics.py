@@ -105,11 +105,8 @@ def iou_per_class(masks, predictions, *, threshold=0.5, num_classes=None, class_
 
     Parameters
     ----------
-    masks, predictions : array_like
-        True masks and predicted probabilities (or masks) of the same pixels: see the
-        conventions at the top of this module.
-    threshold : float, default 0.5
-        In [0, 1]; a probability ``>= threshold`` is interior.
+    masks, predictions, threshold
+        As for `pixel_error`; several classes are read as the module's conventions say.
     num_classes : int, optional
         At least this many classes (default: as many as the data show, at least 2).
     class_names : sequence of str, optional
@@ -139,15 +136,8 @@ def dice_per_class(masks, predictions, *, threshold=0.5, num_classes=None, class
 
     Parameters
     ----------
-    masks, predictions : array_like
-        True masks and predicted probabilities (or masks) of the same pixels: see the
-        conventions at the top of this module.
-    threshold : float, default 0.5
-        In [0, 1]; a probability ``>= threshold`` is interior.
-    num_classes : int, optional
-        At least this many classes (default: as many as the data show, at least 2).
-    class_names : sequence of str, optional
-        One name per class; default ``membrane, interior`` for two classes.
+    masks, predictions, threshold, num_classes, class_names
+        As for `iou_per_class`.
 
     Returns
     -------
@@ -193,11 +183,8 @@ def rand_error(masks, predictions, *, threshold: float = 0.5) -> float:
 
     Parameters
     ----------
-    masks, predictions : array_like, shape (H, W[, 1]) or (N, H, W[, 1])
-        True masks and predicted probabilities (or masks) of the same pixels: see the
-        conventions at the top of this module.
-    threshold : float, default 0.5
-        In [0, 1]; a probability ``>= threshold`` is interior.
+    masks, predictions, threshold
+        As for `pixel_error`, for one image (H, W[, 1]) or a batch (N, H, W[, 1]).
 
     Returns
     -------
@@ -228,15 +215,12 @@ def variation_of_information(masks, predictions, *, threshold: float = 0.5) -> f
 
     Parameters
     ----------
-    masks, predictions : array_like, shape (H, W[, 1]) or (N, H, W[, 1])
-        True masks and predicted probabilities (or masks) of the same pixels: see the
-        conventions at the top of this module.
-    threshold : float, default 0.5
-        In [0, 1]; a probability ``>= threshold`` is interior.
+    masks, predictions, threshold
+        As for `rand_error`.
 
     Returns
     -------
-    float
+    float, in nats
 
     Examples
     --------

@@ -29,6 +29,7 @@ MODULES = [
     "helpers.isbi",
     "helpers.synthetic",
     "helpers.unet",
+    "helpers._checks",
 ]
 
 HEAVY = ["tensorflow", "keras", "keras_unet", "matplotlib.pyplot"]
