@@ -17,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import sys
 import threading
 import time
 import warnings
@@ -405,6 +406,14 @@ def run_benchmark(argv, script) -> object:
     write_results(name, {"mode": mode, "data": data.source, "machine": machine, **payload},
                   args.json)
     return value
+
+
+def main_of(module_name: str):
+    """A benchmark's ``main(argv=None)``: `run_benchmark` on the module of that name."""
+    def main(argv=None):
+        return run_benchmark(argv, sys.modules[module_name])
+
+    return main
 
 
 def header(title: str, mode: str, data: str | None = None) -> dict:

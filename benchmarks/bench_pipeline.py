@@ -27,7 +27,6 @@ interpolation (turning, shearing, zooming, shifting).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import _common as C
@@ -147,8 +146,7 @@ def measure(run):
     }, results
 
 
-def main(argv=None):
-    return C.run_benchmark(argv, sys.modules[__name__])
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ workshop's recipes stay as they were.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import _common as C
@@ -213,8 +212,7 @@ def measure(run):
     }, results
 
 
-def main(argv=None):
-    return C.run_benchmark(argv, sys.modules[__name__])
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ the same model on the GPU.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 
 import _common as C
@@ -153,8 +152,7 @@ def measure(run):
     }, results
 
 
-def main(argv=None):
-    return C.run_benchmark(argv, sys.modules[__name__])
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

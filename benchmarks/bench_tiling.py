@@ -42,7 +42,6 @@ what these bands score without any seam.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -243,8 +242,7 @@ def measure(run):
     }, (timing, seams)
 
 
-def main(argv=None):
-    return C.run_benchmark(argv, sys.modules[__name__])
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

@@ -116,16 +116,14 @@ def synthetic_membranes(n: int, *, size=256, seed: int | None = 0):
     """EM-like images with exact binary masks, shaped like ISBI 2012.
 
     The offline stand-in for `load_isbi2012`: same layout, same label meaning
-    (1 = cell interior, 0 = membrane), about the same class balance.
+    (1 = cell interior, 0 = membrane), about the same class balance. The images
+    are those of `synthetic_tissue`; the masks mark its membrane class as 0.
 
     Parameters
     ----------
-    n : int
-        Number of images.
-    size : int or (int, int), default 256
-        Height and width; need not be square.
-    seed : int or None, default 0
-        The same seed gives the same arrays.
+    n, size, seed
+        As for `synthetic_tissue`: how many images, their side or (height, width),
+        and the seed that makes them again.
 
     Returns
     -------
