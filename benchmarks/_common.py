@@ -12,20 +12,19 @@ TensorFlow, Keras and keras-unet are imported lazily (`import_tf`), so that
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import importlib.metadata
-import io
 import json
 import os
 import platform
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
+
+import helpers
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
 os.environ.setdefault("MPLBACKEND", "Agg")  # keras-unet imports pyplot; no display needed
@@ -41,17 +40,8 @@ BATCH = 8  # batch of the speed benchmarks (pipeline, step), the same for both s
 # Unet_in_Keras_introduction.ipynb, "further cell N" of Unet_in_Keras_further_topics.ipynb,
 # N counted from 0 over all cells, markdown included.
 
-#: get_augmented's arguments in the introduction (intro cell 25).
-INTRO_AUGMENT = dict(
-    rotation_range=15.0,
-    width_shift_range=0.05,
-    height_shift_range=0.05,
-    shear_range=30,
-    zoom_range=0.2,
-    horizontal_flip=True,
-    vertical_flip=True,
-    fill_mode="constant",
-)
+#: get_augmented's arguments in the introduction (intro cell 25), as notebook 01 shows them.
+INTRO_AUGMENT = dict(helpers.WORKSHOP_AUGMENT_ARGS)
 #: The same in the further topics, where only the shear differs (further cell 19).
 TILES_AUGMENT = {**INTRO_AUGMENT, "shear_range": 20}
 
@@ -82,32 +72,6 @@ TILES = {
 # --------------------------------------------------------------------------- TensorFlow
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Send file descriptor 2 to a temporary file; replay it only if the block fails.
-
-    TensorFlow's C++ start-up messages (oneDNN, CUDA probing) ignore
-    TF_CPP_MIN_LOG_LEVEL because they are printed before logging is initialised.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        failed = False
-        try:
-            yield
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            if failed:
-                sink.seek(0)
-                sys.stderr.write(sink.read().decode(errors="replace"))
-
-
 _TF = None
 
 
@@ -122,23 +86,17 @@ def import_tf() -> SimpleNamespace:
     if _TF is not None:
         return _TF
     # keras-unet builds Model(inputs=[x]); calling it on a bare array (as
-    # helpers.predict_tiled does) makes Keras 3 warn about the structure. Harmless.
+    # model.predict does here) makes Keras 3 warn about the structure. Harmless.
     warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-    with _quiet_stderr(), contextlib.redirect_stdout(io.StringIO()):
-        import keras
-        import tensorflow as tf
-        from keras_unet.losses import jaccard_distance  # prints a banner on import
-        from keras_unet.models import custom_unet
-        from keras_unet.utils import get_augmented, get_patches, reconstruct_from_patches
+    helpers.start_tensorflow()  # quietly, with GPU memory growth, keras-unet's banner held
+    import keras
+    import tensorflow as tf
+    from keras_unet.losses import jaccard_distance
+    from keras_unet.models import custom_unet
+    from keras_unet.utils import get_augmented, get_patches, reconstruct_from_patches
 
-        gpus = tf.config.list_physical_devices("GPU")
-        for gpu in gpus:
-            with contextlib.suppress(RuntimeError):  # already initialised
-                tf.config.experimental.set_memory_growth(gpu, True)
-        names = [
-            tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-            for gpu in gpus
-        ]
+    runtime = helpers.detect_runtime()
+    names = list(runtime.devices) if runtime.accelerator == "GPU" else []
     _TF = SimpleNamespace(
         tf=tf,
         keras=keras,
@@ -210,20 +168,15 @@ def load_average() -> list[float] | None:
 def load_split() -> SimpleNamespace:
     """ISBI 2012 through `helpers`, split the course's way (train 0-23, test 27-29).
 
-    Falls back to `helpers.synthetic_membranes` only when the data cannot be
-    found or downloaded; the results then say ``data: synthetic``.
+    Falls back to the synthetic look-alike as the notebooks do
+    (`helpers.load_isbi2012_or_synthetic`, for the errors it documents); the results
+    then say ``data: synthetic``.
     """
-    import helpers
-
-    try:
-        images, masks, _ = helpers.load_isbi2012(verbose=False)
-        source = "ISBI 2012"
-    except (ConnectionError, FileNotFoundError) as error:
-        print(f"WARNING: ISBI 2012 is not available ({error}).\n"
-              "Using helpers.synthetic_membranes instead: figures are NOT comparable.")
-        images, masks = helpers.synthetic_membranes(30, size=512, seed=0)
-        source = "synthetic"
-    parts = helpers.split_dataset(images, masks)
+    data = helpers.load_isbi2012_or_synthetic(verbose=False)
+    source = "synthetic" if data.synthetic else "ISBI 2012"
+    if data.synthetic:
+        print("WARNING: synthetic data: these figures are NOT comparable with ISBI 2012's.")
+    parts = helpers.split_dataset(data.images, data.masks)
     return SimpleNamespace(
         source=source,
         x_train=parts["train"][0], y_train=parts["train"][1],
@@ -288,17 +241,9 @@ def mirror_tile(image, times: int = 4):
 # --------------------------------------------------------------------------- models
 
 
-def build_ours(filters: int = 16, input_shape=(None, None, 1)):
-    """The course's U-Net, exactly as notebook 01 builds it."""
-    return import_tf().custom_unet(
-        input_shape=input_shape,
-        filters=filters,
-        num_layers=4,
-        dropout=0.1,
-        dropout_type="spatial",
-        use_batch_norm=True,
-        output_activation="sigmoid",
-    )
+def build_ours(filters: int = 16):
+    """The course's U-Net, exactly as notebook 01 builds it (`helpers.COURSE_UNET`)."""
+    return import_tf().custom_unet(filters=filters, **helpers.COURSE_UNET)
 
 
 def build_original(input_shape=(TILE, TILE, 1)):
@@ -413,8 +358,6 @@ def fmt_ratio(value) -> str:
 
 def seg_measures(masks, probabilities) -> dict:
     """Pixel error, membrane IoU and Rand error at threshold 0.5, through `helpers`."""
-    import helpers
-
     return {
         "pixel_error": helpers.pixel_error(masks, probabilities),
         "iou_membrane": helpers.iou_per_class(masks, probabilities)["membrane"],
@@ -433,6 +376,44 @@ def parser(description: str) -> argparse.ArgumentParser:
                    help="where to write the results (default: benchmarks/results/<name>.json)")
     p.add_argument("--seed", type=int, default=SEED)
     return p
+
+
+def run_benchmark(argv, script) -> object:
+    """The skeleton of every ``bench_*.py`` main(): options, settings, data, header, results.
+
+    `script` is the benchmark's module, which defines ``NAME``, ``TITLE``, its
+    settings ``QUICK`` and ``FULL`` (``--full`` picks the second), ``add_options(p)``
+    and ``measure(run)``. An option whose ``dest`` is a settings key overrides that
+    setting when given. `measure` gets a namespace with ``args``, ``settings``,
+    ``mode``, ``data`` and ``machine``, and returns ``(payload, value)``: `payload`
+    goes into the results file beside the mode, the data source and the machine, and
+    `value` is returned.
+    """
+    name, title, doc, quick, full = (script.NAME, script.TITLE, script.__doc__, script.QUICK,
+                                     script.FULL)
+    add_options, measure = script.add_options, script.measure
+    p = parser(doc.split("\n")[0])
+    add_options(p)
+    args = p.parse_args(argv)
+    settings = dict(full if args.full else quick)
+    settings.update({key: value for key, value in vars(args).items()
+                     if key in settings and value is not None})
+    mode = "full" if args.full else "quick"
+    data = load_split()
+    machine = header(title, mode, data.source)
+    run = SimpleNamespace(args=args, settings=settings, mode=mode, data=data, machine=machine)
+    payload, value = measure(run)
+    write_results(name, {"mode": mode, "data": data.source, "machine": machine, **payload},
+                  args.json)
+    return value
+
+
+def main_of(module_name: str):
+    """A benchmark's ``main(argv=None)``: `run_benchmark` on the module of that name."""
+    def main(argv=None):
+        return run_benchmark(argv, sys.modules[module_name])
+
+    return main
 
 
 def header(title: str, mode: str, data: str | None = None) -> dict:

@@ -34,9 +34,12 @@ import time
 import _common as C
 import numpy as np
 
+import helpers
+
+TITLE = "Benchmark 2: augmented samples per second"
 NAME = "pipeline"
-QUICK_SECONDS = 4.0
-FULL_SECONDS = 10.0
+QUICK = {"seconds": 4.0}  # generator seconds per method
+FULL = {"seconds": 10.0}
 ROUNDS = 4
 
 
@@ -81,19 +84,14 @@ class Meter:
         }
 
 
-def main(argv=None):
-    p = C.parser(__doc__.split("\n")[0])
+def add_options(p):
     p.add_argument("--seconds", type=float, default=None,
-                   help=f"generator seconds per method (default {QUICK_SECONDS:.0f} quick, "
-                        f"{FULL_SECONDS:.0f} full)")
-    args = p.parse_args(argv)
-    mode = "full" if args.full else "quick"
-    seconds = args.seconds or (FULL_SECONDS if args.full else QUICK_SECONDS)
-    data = C.load_split()
-    machine = C.header("Benchmark 2: augmented samples per second", mode, data.source)
+                   help=f"generator seconds per method (default {QUICK['seconds']:.0f} quick, "
+                        f"{FULL['seconds']:.0f} full)")
 
-    import helpers
 
+def measure(run):
+    data, args, seconds = run.data, run.args, run.settings["seconds"]
     x_small = C.resize_nearest(data.x_train, C.INTRO["size"])
     y_small = C.resize_nearest(data.y_train, C.INTRO["size"])
     input_not_binary = float(np.mean((y_small > 0) & (y_small < 1)))
@@ -145,17 +143,16 @@ def main(argv=None):
         print(f"goal ({name} >= 3x get_augmented's samples/s): {'met' if goal else 'NOT met'} "
               f"({C.fmt_ratio(results[name]['ratio'])})")
 
-    C.write_results(NAME, {
-        "mode": mode,
-        "data": data.source,
-        "machine": machine,
+    return {
         "settings": {"batch": C.BATCH, "sample_side": C.TILE, "seconds_per_method": seconds,
                      "rounds": ROUNDS,
                      "seed": args.seed, "get_augmented_args": C.INTRO_AUGMENT},
         "input_masks_not_binary_fraction": input_not_binary,
         "methods": results,
-    }, args.json)
-    return results
+    }, results
+
+
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

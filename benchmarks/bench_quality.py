@@ -53,6 +53,9 @@ import time
 import _common as C
 import numpy as np
 
+import helpers
+
+TITLE = "Benchmark 1: test-split quality after the same training time"
 NAME = "quality"
 QUICK = {"budget_s": 120.0, "ours_filters": 16, "ours_patch": 128}
 FULL = {"budget_s": 900.0, "ours_filters": 32, "ours_patch": 256}
@@ -112,10 +115,8 @@ def run_original_tiles(data, budget_s, seed):
     record = C.train_for(model, batches, budget_s)
     start = time.perf_counter()
     # Every test image cut into 16 tiles, pasted back without averaging (further cell 39).
-    test_tiles = lib.get_patches(data.x_test, size=size, stride=size)
-    predicted = model.predict(test_tiles, batch_size=16, verbose=0)
-    probabilities = lib.reconstruct_from_patches(
-        predicted, org_img_size=data.y_test.shape[1:3], size=size, stride=size)
+    probabilities = helpers.predict_non_overlapping(model, data.x_test, tile_size=size,
+                                                    batch_size=16)
     record["predict_seconds"] = round(time.perf_counter() - start, 2)
     record["settings"] = {k: v for k, v in recipe.items() if k != "augment"}
     record["workshop_steps"] = recipe["steps"]
@@ -123,8 +124,6 @@ def run_original_tiles(data, budget_s, seed):
 
 
 def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
-    import helpers
-
     lib = C.import_tf()
     lib.keras.utils.set_random_seed(seed)
     model = C.build_ours(filters)
@@ -145,23 +144,16 @@ def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
     return record, probabilities, model
 
 
-def main(argv=None):
-    p = C.parser(__doc__.split("\n")[0])
-    p.add_argument("--budget", type=float, default=None,
+def add_options(p):
+    p.add_argument("--budget", dest="budget_s", type=float, default=None,
                    help="training seconds per recipe (default: 120 quick, 900 full)")
-    args = p.parse_args(argv)
-    settings = dict(FULL if args.full else QUICK)
-    if args.budget is not None:
-        settings["budget_s"] = args.budget
-    mode = "full" if args.full else "quick"
-    data = C.load_split()
-    machine = C.header("Benchmark 1: test-split quality after the same training time", mode,
-                       data.source)
+
+
+def measure(run):
+    data, args, settings, machine = run.data, run.args, run.settings, run.machine
     budget = settings["budget_s"]
     print(f"budget: {budget:.0f} s of training per recipe, seed {args.seed}; "
           "measured on the test split (3 images, 512x512)")
-
-    import helpers
 
     recipes = RECIPES
     results = {}
@@ -212,16 +204,15 @@ def main(argv=None):
         print(f"goal (full mode on a GPU: pixel error <= 0.06): {verdict} "
               f"(best of ours: {best:.4f})")
 
-    C.write_results(NAME, {
-        "mode": mode,
-        "data": data.source,
-        "machine": machine,
+    return {
         "settings": {**settings, "seed": args.seed,
                      "test_images": list(helpers.SPLIT["test"]), "threshold": 0.5},
         "all_interior": all_interior,
         "recipes": results,
-    }, args.json)
-    return results
+    }, results
+
+
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ import time
 
 import _common as C
 
+import helpers
+
+TITLE = "Benchmark 4: training step time"
 NAME = "step"
 QUICK = {"warmup": 3, "steps": 10}
 FULL = {"warmup": 5, "steps": 30}
@@ -38,8 +41,6 @@ MIXED_SKIPPED_ON_CPU = ("skipped on the CPU: mixed precision pays off only on GP
 
 
 def configs(full: bool) -> dict:
-    import helpers
-
     found = {
         "original": {"build": C.build_original, "loss": C.INTRO["loss"],
                      "lr": C.INTRO["learning_rate"],
@@ -87,20 +88,17 @@ def step_time(config: dict, batch, device: str, policy: str, settings: dict, see
     }
 
 
-def main(argv=None):
-    p = C.parser(__doc__.split("\n")[0])
+def add_options(p):
     p.add_argument("--steps", type=int, default=None,
                    help="timed steps per case (default 10 quick, 30 full)")
-    args = p.parse_args(argv)
-    settings = dict(FULL if args.full else QUICK)
-    if args.steps:
-        settings["steps"] = args.steps
-    mode = "full" if args.full else "quick"
-    data = C.load_split()
-    machine = C.header("Benchmark 4: training step time", mode, data.source)
-    lib = C.import_tf()
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed steps first, the first of which traces the graph "
+                        "(default 3 quick, 5 full)")
 
-    import helpers
+
+def measure(run):
+    data, args, settings = run.data, run.args, run.settings
+    lib = C.import_tf()
 
     cases = [("CPU", "/CPU:0", "float32")]
     if lib.gpus:
@@ -147,15 +145,14 @@ def main(argv=None):
     if not lib.gpus:
         print("mixed precision: " + MIXED_SKIPPED_ON_CPU)
 
-    C.write_results(NAME, {
-        "mode": mode,
-        "data": data.source,
-        "machine": machine,
+    return {
         "settings": {**settings, "batch": C.BATCH, "seed": args.seed,
                      "mixed_precision_cpu": MIXED_SKIPPED_ON_CPU},
         "cases": results,
-    }, args.json)
-    return results
+    }, results
+
+
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

@@ -49,30 +49,21 @@ from pathlib import Path
 import _common as C
 import numpy as np
 
+import helpers
+
+TITLE = "Benchmark 3: tiled inference"
 NAME = "tiling"
 BAND = 8  # px on each side of an internal tile border
 OVERLAP = 32
-QUICK = {"repeats": 3, "fallback_train_s": 60.0}
-FULL = {"repeats": 7, "fallback_train_s": 300.0}
-
-
-def keras_unet_tiles(model, image):
-    """The original workshop's way: non-overlapping tiles, predicted, pasted back."""
-    lib = C.import_tf()
-    single = image.ndim == 3
-    batch = image[np.newaxis] if single else image
-    patches = lib.get_patches(batch, size=C.TILE, stride=C.TILE)
-    predicted = model.predict(patches, batch_size=16, verbose=0)
-    result = lib.reconstruct_from_patches(predicted, org_img_size=batch.shape[1:3],
-                                          size=C.TILE, stride=C.TILE)
-    return result[0] if single else result
+QUICK = {"repeats": 3, "fallback_train_s": 60.0, "sides": [512, 2048]}
+FULL = {"repeats": 7, "fallback_train_s": 300.0, "sides": [512, 2048]}
 
 
 def methods():
-    import helpers
-
     return {
-        "get_patches": keras_unet_tiles,
+        # The original workshop's way: non-overlapping tiles, predicted, pasted back.
+        "get_patches": lambda model, image: helpers.predict_non_overlapping(
+            model, image, tile_size=C.TILE, batch_size=16),
         "predict_tiled": lambda model, image: helpers.predict_tiled(
             model, image, tile_size=C.TILE, overlap=OVERLAP, batch_size=16),
         "predict_tiled_16": lambda model, image: helpers.predict_tiled(
@@ -135,17 +126,8 @@ def time_methods(methods_, model, image, repeats: int) -> dict:
     }
 
 
-def border_band(size: int) -> np.ndarray:
-    """True within BAND px of an internal border of the TILE grid (rows or columns)."""
-    index = np.arange(size)
-    near = np.zeros(size, dtype=bool)
-    for border in range(C.TILE, size, C.TILE):
-        near |= (index >= border - BAND) & (index < border + BAND)
-    return near[:, np.newaxis] | near[np.newaxis, :]
-
-
 def seam_figures(masks, probabilities) -> dict:
-    band = border_band(masks.shape[1])
+    band = helpers.tile_border_band(masks.shape[1:3], tile_size=C.TILE, width=BAND)
     wrong = (masks[..., 0] >= 0.5) != (probabilities[..., 0] >= 0.5)
     near = float(wrong[:, band].mean())
     elsewhere = float(wrong[:, ~band].mean())
@@ -155,8 +137,6 @@ def seam_figures(masks, probabilities) -> dict:
 
 def trained_model(data, seed: int, fallback_s: float, path):
     """The model bench_quality saved at `path`, or the course U-Net trained here."""
-    import helpers
-
     lib = C.import_tf()
     if path.is_file():
         model = lib.keras.models.load_model(path, custom_objects=helpers.custom_objects(),
@@ -174,34 +154,33 @@ def trained_model(data, seed: int, fallback_s: float, path):
     return model, f"trained here: {record['steps']} steps in {record['train_seconds']:.0f} s"
 
 
-def main(argv=None):
-    p = C.parser(__doc__.split("\n")[0])
+def add_options(p):
     p.add_argument("--repeats", type=int, default=None,
                    help="timed runs per method and size (default 3 quick, 7 full)")
     p.add_argument("--model", type=Path, default=C.RESULTS / "ours_nb02.keras",
                    help="trained model for the seam error (default: the one bench_quality.py "
                         "saved in benchmarks/results/)")
-    p.add_argument("--train-seconds", type=float, default=None,
+    p.add_argument("--train-seconds", dest="fallback_train_s", type=float, default=None,
                    help="training budget when no saved model exists (default 60 quick, "
                         "300 full)")
-    args = p.parse_args(argv)
-    settings = dict(FULL if args.full else QUICK)
-    if args.repeats:
-        settings["repeats"] = args.repeats
-    if args.train_seconds is not None:
-        settings["fallback_train_s"] = args.train_seconds
-    mode = "full" if args.full else "quick"
-    data = C.load_split()
-    machine = C.header("Benchmark 3: tiled inference", mode, data.source)
+    p.add_argument("--sides", type=int, nargs="+", default=None,
+                   help="image sides to time, multiples of the test images' 512 "
+                        "(default 512 2048)")
+
+
+def measure(run):
+    data, args, settings = run.data, run.args, run.settings
     lib = C.import_tf()
 
     # Timing: untrained, seeded course U-Net (16 filters).
     lib.keras.utils.set_random_seed(args.seed)
     timing_model = C.build_ours(16)
-    images = {"512": data.x_test[0], "2048": C.mirror_tile(data.x_test[0], 4)}
+    side0 = data.x_test.shape[1]  # 512; the larger images are mirrored copies of one
+    images = {str(side): C.mirror_tile(data.x_test[0], side // side0)
+              for side in settings["sides"]}
     timing = {}
-    print(f"timing on 512x512 and 2048x2048, {settings['repeats']} runs each after a "
-          "warm-up ...", flush=True)
+    print(f"timing on {' and '.join(f'{side}x{side}' for side in images)}, "
+          f"{settings['repeats']} runs each after a warm-up ...", flush=True)
     for side, image in images.items():
         records = time_methods(methods(), timing_model, image, settings["repeats"])
         for name, record in records.items():
@@ -251,10 +230,7 @@ def main(argv=None):
           f"({seam:+.4f}; whole-image reference {reference:+.4f}; "
           f"get_patches {seams['get_patches']['seam_error']:+.4f})")
 
-    C.write_results(NAME, {
-        "mode": mode,
-        "data": data.source,
-        "machine": machine,
+    return {
         "settings": {"tile": C.TILE, "overlap": OVERLAP, "band_px": BAND,
                      "repeats": settings["repeats"], "timing_model": "custom_unet 16 filters, "
                      "batch norm, untrained (seeded)", "seam_model": model_source,
@@ -263,8 +239,10 @@ def main(argv=None):
                                "timed runs; numpy: tracemalloc peak during the warm-up run"},
         "timing": timing,
         "seams": seams,
-    }, args.json)
-    return timing, seams
+    }, (timing, seams)
+
+
+main = C.main_of(__name__)  # options, settings, data, then measure() and the results file
 
 
 if __name__ == "__main__":

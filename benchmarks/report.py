@@ -83,82 +83,100 @@ def quality_rows(results: dict) -> list[list[str]]:
     return rows
 
 
+def _pipeline_rows(p: dict, sign: str) -> list[list[str]]:
+    """Benchmark 2's rows, from pipeline.json."""
+    rows = []
+    m = p["methods"]
+    rows.append(["2", "Augmented 128x128 samples per second, batch 8 (get_augmented with "
+                 "the introduction's arguments vs augmented_batches)",
+                 f"{m['get_augmented']['samples_per_s']:.0f}",
+                 f"{m['ours']['samples_per_s']:.0f}",
+                 _with_cpu(m["ours"]["ratio"], m["ours"].get("ratio_cpu"), sign),
+                 "pipeline.json: methods"])
+    rows.append(["2", "Mask pixels neither 0 nor 1 after augmenting binary masks",
+                 f"{m['get_augmented']['mask_not_binary_fraction']:.1%}",
+                 f"{m['ours']['mask_not_binary_fraction']:.1%}", "-",
+                 "pipeline.json: methods.*.mask_not_binary_fraction"])
+    return rows
+
+
+def _tiling_rows(t: dict, sign: str) -> list[list[str]]:
+    """Benchmark 3's rows, from tiling.json."""
+    rows = []
+    tm = t["timing"]
+    sides = sorted(tm["get_patches"], key=int)  # "512" and "2048" (fewer in a smoke run)
+    small, large = sides[0], sides[-1]
+    for side in sides:
+        a, b = tm["get_patches"][side], tm["predict_tiled"][side]
+        rows.append(["3", f"Seconds per {side}x{side} image, 128 tiles (get_patches "
+                     f"{a['tiles']} tiles vs predict_tiled {b['tiles']})",
+                     _num(a["seconds"]), _num(b["seconds"]),
+                     _with_cpu(b["ratio"], b.get("ratio_cpu"), sign),
+                     f"tiling.json: timing.*.{side}"])
+    if "predict_tiled_16" in tm:
+        c = tm["predict_tiled_16"]
+        rows.append(["3", "Same with overlap 16 "
+                     f"({c[small]['tiles']} / {c[large]['tiles']} tiles), "
+                     f"seconds per {small} / {large} image",
+                     f"{_num(tm['get_patches'][small]['seconds'])} / "
+                     f"{_num(tm['get_patches'][large]['seconds'])}",
+                     f"{_num(c[small]['seconds'])} / {_num(c[large]['seconds'])}",
+                     f"{_ratio(c[small]['ratio'], sign)} / {_ratio(c[large]['ratio'], sign)}",
+                     "tiling.json: timing.predict_tiled_16"])
+    for key, what in (("rss_peak_mib", "Peak RSS above start"),
+                      ("numpy_peak_mib", "Peak NumPy memory (tracemalloc)")):
+        a, b = tm["get_patches"][large][key], tm["predict_tiled"][large][key]
+        rows.append(["3", f"{what}, {large}x{large} image, MiB", f"{a:.0f}", f"{b:.0f}",
+                     _ratio(_divide(b, a), sign), f"tiling.json: timing.*.{large}.{key}"])
+    s = t["seams"]
+    rows.append(["3", "Seam error: pixel error within 8 px of 128-grid borders minus "
+                 f"elsewhere (whole-image predict: {s['whole_image']['seam_error']:+.4f})",
+                 f"{s['get_patches']['seam_error']:+.4f}",
+                 f"{s['predict_tiled']['seam_error']:+.4f}", "-", "tiling.json: seams"])
+    return rows
+
+
+def _step_rows(st: dict, sign: str) -> list[list[str]]:
+    """Benchmark 4's rows, from step.json."""
+    rows = []
+    cases = st["cases"]
+    for device, precision in sorted({(c["device"], c["precision"]) for c in cases}):
+        def pick(model, device=device, precision=precision):
+            return next((c for c in cases if (c["model"], c["device"], c["precision"])
+                         == (model, device, precision)), None)
+
+        a, b = pick("original"), pick("ours")
+        note = ""
+        if b and b["ratio_mixed_to_float32"] is not None:
+            note = f"; mixed / float32: ours {_ratio(b['ratio_mixed_to_float32'], sign)}"
+            if a and a["ratio_mixed_to_float32"] is not None:
+                note += f", original {_ratio(a['ratio_mixed_to_float32'], sign)}"
+        rows.append(["4", f"Training step, ms, {device} {precision}, batch 8 of 128x128 "
+                     f"(64 vs 16 filters){note}", _num(a and a["ms_per_step"], ".0f"),
+                     _num(b and b["ms_per_step"], ".0f"),
+                     _ratio(b and b["ratio_to_original"], sign),
+                     f"step.json: cases ({device}, {precision})"])
+        full = pick("ours_full")
+        if full:
+            rows.append(["4", f"Training step, ms, {device} {precision}, ours at full "
+                         "settings (32 filters, batch 8 of 256x256)", "-",
+                         _num(full["ms_per_step"], ".0f"), "-",
+                         f"step.json: cases (ours_full, {device}, {precision})"])
+    if not any(c["device"] == "GPU" for c in cases):
+        rows.append(["4", "Mixed precision: skipped, no GPU (on a CPU float16 is slower "
+                     "than float32)", "-", "-", "-",
+                     "step.json: settings.mixed_precision_cpu (no GPU)"])
+    return rows
+
+
+#: Each speed benchmark's rows of the figures table, in the table's order.
+FIGURE_ROWS = {"pipeline": _pipeline_rows, "tiling": _tiling_rows, "step": _step_rows}
+
+
 def figures(results: dict, sign: str = "x") -> list[list[str]]:
     """Speed and memory rows: benchmark, figure, original, ours, ratio (ours / original), source."""
-    rows = []
-    p = results.get("pipeline")
-    if p:
-        m = p["methods"]
-        rows.append(["2", "Augmented 128x128 samples per second, batch 8 (get_augmented with "
-                     "the introduction's arguments vs augmented_batches)",
-                     f"{m['get_augmented']['samples_per_s']:.0f}",
-                     f"{m['ours']['samples_per_s']:.0f}",
-                     _with_cpu(m["ours"]["ratio"], m["ours"].get("ratio_cpu"), sign),
-                     "pipeline.json: methods"])
-        rows.append(["2", "Mask pixels neither 0 nor 1 after augmenting binary masks",
-                     f"{m['get_augmented']['mask_not_binary_fraction']:.1%}",
-                     f"{m['ours']['mask_not_binary_fraction']:.1%}", "-",
-                     "pipeline.json: methods.*.mask_not_binary_fraction"])
-    t = results.get("tiling")
-    if t:
-        tm = t["timing"]
-        for side in ("512", "2048"):
-            a, b = tm["get_patches"][side], tm["predict_tiled"][side]
-            rows.append(["3", f"Seconds per {side}x{side} image, 128 tiles (get_patches "
-                         f"{a['tiles']} tiles vs predict_tiled {b['tiles']})",
-                         _num(a["seconds"]), _num(b["seconds"]),
-                         _with_cpu(b["ratio"], b.get("ratio_cpu"), sign),
-                         f"tiling.json: timing.*.{side}"])
-        if "predict_tiled_16" in tm:
-            c = tm["predict_tiled_16"]
-            rows.append(["3", "Same with overlap 16 "
-                         f"({c['512']['tiles']} / {c['2048']['tiles']} tiles), "
-                         "seconds per 512 / 2048 image",
-                         f"{_num(tm['get_patches']['512']['seconds'])} / "
-                         f"{_num(tm['get_patches']['2048']['seconds'])}",
-                         f"{_num(c['512']['seconds'])} / {_num(c['2048']['seconds'])}",
-                         f"{_ratio(c['512']['ratio'], sign)} / {_ratio(c['2048']['ratio'], sign)}",
-                         "tiling.json: timing.predict_tiled_16"])
-        for key, what in (("rss_peak_mib", "Peak RSS above start"),
-                          ("numpy_peak_mib", "Peak NumPy memory (tracemalloc)")):
-            a, b = tm["get_patches"]["2048"][key], tm["predict_tiled"]["2048"][key]
-            rows.append(["3", f"{what}, 2048x2048 image, MiB", f"{a:.0f}", f"{b:.0f}",
-                         _ratio(_divide(b, a), sign), f"tiling.json: timing.*.2048.{key}"])
-        s = t["seams"]
-        rows.append(["3", "Seam error: pixel error within 8 px of 128-grid borders minus "
-                     f"elsewhere (whole-image predict: {s['whole_image']['seam_error']:+.4f})",
-                     f"{s['get_patches']['seam_error']:+.4f}",
-                     f"{s['predict_tiled']['seam_error']:+.4f}", "-", "tiling.json: seams"])
-    st = results.get("step")
-    if st:
-        cases = st["cases"]
-        for device, precision in sorted({(c["device"], c["precision"]) for c in cases}):
-            def pick(model, device=device, precision=precision):
-                return next((c for c in cases if (c["model"], c["device"], c["precision"])
-                             == (model, device, precision)), None)
-
-            a, b = pick("original"), pick("ours")
-            note = ""
-            if b and b["ratio_mixed_to_float32"] is not None:
-                note = f"; mixed / float32: ours {_ratio(b['ratio_mixed_to_float32'], sign)}"
-                if a and a["ratio_mixed_to_float32"] is not None:
-                    note += f", original {_ratio(a['ratio_mixed_to_float32'], sign)}"
-            rows.append(["4", f"Training step, ms, {device} {precision}, batch 8 of 128x128 "
-                         f"(64 vs 16 filters){note}", _num(a and a["ms_per_step"], ".0f"),
-                         _num(b and b["ms_per_step"], ".0f"),
-                         _ratio(b and b["ratio_to_original"], sign),
-                         f"step.json: cases ({device}, {precision})"])
-            full = pick("ours_full")
-            if full:
-                rows.append(["4", f"Training step, ms, {device} {precision}, ours at full "
-                             "settings (32 filters, batch 8 of 256x256)", "-",
-                             _num(full["ms_per_step"], ".0f"), "-",
-                             f"step.json: cases (ours_full, {device}, {precision})"])
-        if not any(c["device"] == "GPU" for c in cases):
-            rows.append(["4", "Mixed precision: skipped, no GPU (on a CPU float16 is slower "
-                         "than float32)", "-", "-", "-",
-                         "step.json: settings.mixed_precision_cpu (no GPU)"])
-    return rows
+    return [row for name, rows in FIGURE_ROWS.items() if results.get(name)
+            for row in rows(results[name], sign)]
 
 
 def goals(results: dict) -> list[tuple[str, str, str]]:
@@ -193,10 +211,11 @@ def goals(results: dict) -> list[tuple[str, str, str]]:
                     "met" if r >= 3 else "NOT met", f"{r:.2f}x"))
     t = results.get("tiling")
     if t:
-        ratios = {side: t["timing"]["predict_tiled"][side]["ratio"] for side in ("512", "2048")}
+        timed = t["timing"]["predict_tiled"]
+        ratios = {side: timed[side]["ratio"] for side in sorted(timed, key=int)}
         out.append(("Overlap-tile inference <= 1.5x non-overlapping tiles",
                     "met" if max(ratios.values()) <= 1.5 else "NOT met",
-                    f"{ratios['512']:.2f}x at 512, {ratios['2048']:.2f}x at 2048"))
+                    ", ".join(f"{ratio:.2f}x at {side}" for side, ratio in ratios.items())))
         seam = t["seams"]["predict_tiled"]["seam_error"]
         ref = t["seams"]["whole_image"]["seam_error"]
         out.append(("Seam error near 0", "met" if abs(seam - ref) <= SEAM_TOLERANCE else "NOT met",

@@ -1,27 +1,33 @@
 """Plumbing for the course *Image segmentation with U-Net in Keras*.
 
-Runtime and paths, data fetching and validation, augmentation, tiling,
-metrics, losses and plots. The lesson itself (building, compiling and fitting
+Runtime and paths (`helpers.runtime`), general data code (`helpers.data`), the
+ISBI 2012 fetcher (`helpers.isbi`) and its offline look-alike (`helpers.synthetic`),
+augmentation, tiling, metrics, losses, plots, and the settings the course U-Net is
+built with (`helpers.unet`). The lesson itself (building, compiling and fitting
 the model) stays in the notebooks. Importing this package prints nothing and
 changes no setting; TensorFlow is imported only by the functions that need it.
 """
 
-from helpers.augment import augmented_batches, random_patches
-from helpers.datasets.isbi import (
-    ISBI2012,
-    ISBI2012_URL,
+from helpers.augment import WORKSHOP_AUGMENT_ARGS, augmented_batches, random_patches
+from helpers.data import (
     SPLIT,
     binarize_masks,
-    find_isbi2012,
     load_image_mask_pairs,
-    load_isbi2012,
-    read_manifest,
     split_dataset,
     validate_pairs,
 )
-from helpers.datasets.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
 from helpers.export import export_round_trip
 from helpers.intervals import Interval, bootstrap_interval
+from helpers.isbi import (
+    DATA_UNAVAILABLE,
+    ISBI2012,
+    ISBI2012_URL,
+    CourseData,
+    find_isbi2012,
+    load_isbi2012,
+    load_isbi2012_or_synthetic,
+    read_manifest,
+)
 from helpers.losses import bce_jaccard_loss, custom_objects, dice_loss, soft_jaccard_loss
 from helpers.metrics import (
     dice_per_class,
@@ -41,22 +47,39 @@ from helpers.runtime import (
     distribution_strategy,
     resolve_mode,
     setup,
+    start_tensorflow,
     training_log,
 )
-from helpers.tiling import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
+from helpers.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.tiling import (
+    TileGrid,
+    blend_weights,
+    predict_non_overlapping,
+    predict_tiled,
+    tile_border_band,
+    tile_grid,
+    tile_starts,
+)
+from helpers.unet import (
+    COURSE_UNET,
+    ConvolutionExample,
+    convolution_example,
+    convolution_matrix,
+    set_batch_norm_momentum,
+)
 from helpers.weights import border_weight_map, class_balance_weights
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "COURSE_UNET",
+    "DATA_UNAVAILABLE",
     "ISBI2012",
     "ISBI2012_URL",
     "SPLIT",
     "TISSUE_CLASSES",
-    "TileGrid",
-    "CourseSetup",
     "Interval",
-    "Runtime",
+    "WORKSHOP_AUGMENT_ARGS",
     "atomic_checkpoint",
     "augmented_batches",
     "bce_jaccard_loss",
@@ -65,6 +88,11 @@ __all__ = [
     "bootstrap_interval",
     "border_weight_map",
     "class_balance_weights",
+    "convolution_example",
+    "convolution_matrix",
+    "ConvolutionExample",
+    "CourseData",
+    "CourseSetup",
     "custom_objects",
     "detect_runtime",
     "dice_loss",
@@ -76,24 +104,31 @@ __all__ = [
     "iou_per_class",
     "load_image_mask_pairs",
     "load_isbi2012",
+    "load_isbi2012_or_synthetic",
     "pixel_error",
     "plot_error_map",
     "plot_history",
     "plot_samples",
     "plot_unet",
+    "predict_non_overlapping",
     "predict_tiled",
     "rand_error",
     "random_patches",
     "read_manifest",
     "resolve_mode",
+    "Runtime",
+    "set_batch_norm_momentum",
     "setup",
     "soft_jaccard_loss",
     "split_dataset",
+    "start_tensorflow",
     "synthetic_membranes",
     "synthetic_tissue",
     "threshold_sweep",
+    "tile_border_band",
     "tile_grid",
     "tile_starts",
+    "TileGrid",
     "training_log",
     "validate_pairs",
     "variation_of_information",

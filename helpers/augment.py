@@ -12,12 +12,28 @@ from __future__ import annotations
 
 import functools
 import numbers
+from types import MappingProxyType
 
 import numpy as np
 
-from helpers.datasets.isbi import validate_pairs
+from helpers._checks import as_pair
+from helpers.data import validate_pairs
 
-__all__ = ["augmented_batches", "random_patches"]
+__all__ = ["WORKSHOP_AUGMENT_ARGS", "augmented_batches", "random_patches"]
+
+#: keras-unet ``get_augmented``'s arguments in the original workshop's introduction
+#: (Unet_in_Keras_introduction.ipynb, code cell 25). Notebook 01 shows their traps, the
+#: benchmarks time them, the slides draw them; all read them from here. Read-only.
+WORKSHOP_AUGMENT_ARGS = MappingProxyType({
+    "rotation_range": 15.0,
+    "width_shift_range": 0.05,
+    "height_shift_range": 0.05,
+    "shear_range": 30,
+    "zoom_range": 0.2,
+    "horizontal_flip": True,
+    "vertical_flip": True,
+    "fill_mode": "constant",
+})
 
 
 def random_patches(
@@ -62,7 +78,7 @@ def random_patches(
     images, masks : float32 arrays, shape (count, ph, pw, C) and (count, ph, pw, K)
     """
     _check_elastic(elastic, elastic_grid)
-    patch_h, patch_w = (patch_size, patch_size) if np.isscalar(patch_size) else patch_size
+    patch_h, patch_w = as_pair(patch_size, "patch_size")
     n, height, width = images.shape[:3]
     if patch_h > height or patch_w > width:
         raise ValueError(
@@ -254,11 +270,21 @@ def augmented_batches(
     """Endless (images, masks) batches of random augmented patches, for ``model.fit``.
 
     A plain Python generator, which Keras 3's ``fit`` accepts (with
-    ``steps_per_epoch``). Masks stay exactly binary. Options are those of
-    `random_patches`.
+    ``steps_per_epoch``). Masks stay exactly binary.
 
     Parameters
     ----------
+    images, masks : ndarray, shape (N, H, W, C) and (N, H, W, K)
+        Checked by `validate_pairs`; masks may be one-hot (K > 1).
+    patch_size : int or (int, int), default 128
+    batch_size : int, default 16
+    seed : int or None, default 0
+        The same seed gives the same batches.
+    flips : bool, default True
+    intensity : float, default 0.1
+        As in `random_patches`.
+    elastic, elastic_grid : float and int
+        As in `random_patches`.
     weights : ndarray, shape (N, H, W, 1) or (N, H, W), optional
         Per-pixel loss weights (e.g. `border_weight_map`), cut, turned and
         deformed exactly as the masks. Then each batch is (images, masks,

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from helpers import metrics
+from helpers._checks import as_pair
 
 __all__ = ["Interval", "bootstrap_interval"]
 
@@ -53,7 +54,7 @@ class Interval(NamedTuple):
 
 def _tiles(array: np.ndarray, tile_size, name: str) -> np.ndarray:
     """(N, H, W[, C]) cut into non-overlapping (th, tw) tiles: (N * H/th * W/tw, th, tw[, C])."""
-    tile_h, tile_w = (tile_size, tile_size) if np.isscalar(tile_size) else tuple(tile_size)
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
     n, height, width = array.shape[:3]
     if height % tile_h or width % tile_w:
         raise ValueError(

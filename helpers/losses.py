@@ -76,12 +76,17 @@ def soft_jaccard_loss(y_true, y_pred):
 def dice_loss(y_true, y_pred):
     """1 - soft Dice, per image over all its pixels, averaged over classes.
 
+    Parameters
+    ----------
+    y_true, y_pred : tensor, shape (B, H, W, K)
+        As for `soft_jaccard_loss`, and so is what it returns: one loss per image.
+
     Examples
     --------
     >>> import numpy as np
     >>> mask = np.array([[[[1.0], [0.0]]]])
-    >>> float(dice_loss(mask, mask)[0])
-    0.0
+    >>> [round(float(dice_loss(mask, guess)[0]), 3) for guess in (mask, 1 - mask)]
+    [0.0, 0.667]
     """
     from keras import ops
 
@@ -95,6 +100,18 @@ def bce_jaccard_loss(y_true, y_pred):
 
     Cross-entropy gives strong, well-behaved gradients from the first step; the
     Jaccard term keeps the rare membrane class from being ignored.
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor
+        As for `soft_jaccard_loss`, and so is what it returns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.array([[[[1.0], [0.0]]]])
+    >>> round(float(bce_jaccard_loss(mask, np.clip(mask, 0.01, 0.99))[0]), 3)
+    0.02
     """
     from keras import losses, ops
 

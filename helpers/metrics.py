@@ -59,6 +59,18 @@ def _pair(masks, predictions, threshold):
 def pixel_error(masks, predictions, *, threshold: float = 0.5) -> float:
     """Fraction of pixels whose class is wrong (the ISBI 2012 pixel error).
 
+    Parameters
+    ----------
+    masks, predictions : array_like
+        True masks and predicted probabilities (or masks) of the same pixels: see the
+        conventions at the top of this module.
+    threshold : float, default 0.5
+        In [0, 1]; a probability ``>= threshold`` is interior.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> pixel_error(np.array([[1, 1, 0, 0]]), np.array([[0.9, 0.4, 0.1, 0.6]]))
@@ -91,6 +103,15 @@ def iou_per_class(masks, predictions, *, threshold=0.5, num_classes=None, class_
 
     A class absent from both the truth and the prediction scores 1.
 
+    Parameters
+    ----------
+    masks, predictions, threshold
+        As for `pixel_error`; several classes are read as the module's conventions say.
+    num_classes : int, optional
+        At least this many classes (default: as many as the data show, at least 2).
+    class_names : sequence of str, optional
+        One name per class; default ``membrane, interior`` for two classes.
+
     Returns
     -------
     dict of str -> float
@@ -110,6 +131,17 @@ def iou_per_class(masks, predictions, *, threshold=0.5, num_classes=None, class_
 
 def dice_per_class(masks, predictions, *, threshold=0.5, num_classes=None, class_names=None):
     """Dice coefficient (F1) for each class, over all pixels given.
+
+    A class absent from both scores 1.
+
+    Parameters
+    ----------
+    masks, predictions, threshold, num_classes, class_names
+        As for `iou_per_class`.
+
+    Returns
+    -------
+    dict of str -> float
 
     Examples
     --------
@@ -149,6 +181,15 @@ def rand_error(masks, predictions, *, threshold: float = 0.5) -> float:
     gap in a membrane merges two cells, so this punishes what pixel error hardly
     notices. Uses `skimage.metrics.adapted_rand_error`.
 
+    Parameters
+    ----------
+    masks, predictions, threshold
+        As for `pixel_error`, for one image (H, W[, 1]) or a batch (N, H, W[, 1]).
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> truth = np.array([[1, 1, 0, 1, 1]])
@@ -172,6 +213,15 @@ def variation_of_information(masks, predictions, *, threshold: float = 0.5) -> f
     ground-truth membrane ignored. 0 is perfect. Uses
     `skimage.metrics.variation_of_information`.
 
+    Parameters
+    ----------
+    masks, predictions, threshold
+        As for `rand_error`.
+
+    Returns
+    -------
+    float, in nats
+
     Examples
     --------
     >>> truth = np.array([[1, 1, 0, 1, 1]])
@@ -191,11 +241,31 @@ def variation_of_information(masks, predictions, *, threshold: float = 0.5) -> f
 def evaluate(masks, probabilities, *, threshold: float = 0.5, per_image: bool = False):
     """All the binary measures at once.
 
+    Parameters
+    ----------
+    masks, probabilities : array_like, shape (N, H, W[, 1])
+        True masks and predicted probabilities of interior.
+    threshold : float, default 0.5
+    per_image : bool, default False
+        One row per image instead of one figure over all pixels.
+
     Returns
     -------
     dict of str -> float, or pandas.DataFrame with one row per image when `per_image`.
         pixel_error, iou_membrane, iou_interior, dice_membrane, dice_interior,
         rand_error, variation_of_information.
+
+    Raises
+    ------
+    ValueError
+        The inputs do not fit (see `pixel_error`); with `per_image`, also when `masks`
+        and `probabilities` hold different numbers of images.
+
+    Examples
+    --------
+    >>> truth = np.array([[[1, 1, 0, 1]]])
+    >>> evaluate(truth, truth)["pixel_error"]
+    0.0
     """
     def measures(truth, guess):
         iou = iou_per_class(truth, guess, threshold=threshold)
@@ -216,6 +286,11 @@ def evaluate(masks, probabilities, *, threshold: float = 0.5, per_image: bool = 
     import pandas as pd
 
     masks, probabilities = np.asarray(masks), np.asarray(probabilities)
+    if len(masks) != len(probabilities):
+        raise ValueError(
+            f"per_image=True: masks and probabilities must hold the same number of images, "
+            f"got {len(masks)} and {len(probabilities)}."
+        )
     rows = [measures(t, p) for t, p in zip(masks, probabilities, strict=True)]
     return pd.DataFrame(rows).rename_axis("image")
 
@@ -225,6 +300,8 @@ def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True)
 
     Parameters
     ----------
+    masks, probabilities : array_like
+        As for `evaluate`.
     thresholds : sequence of float, optional
         Default: 0.1, 0.15, ..., 0.9.
     rand : bool, default True
@@ -235,6 +312,13 @@ def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True)
     pandas.DataFrame
         One row per threshold; columns ``threshold``, ``pixel_error``,
         ``iou_membrane`` and (if `rand`) ``rand_error``.
+
+    Examples
+    --------
+    >>> sweep = threshold_sweep(np.array([[1, 0]]), np.array([[0.7, 0.2]]), thresholds=[0.5, 0.8],
+    ...                         rand=False)
+    >>> sweep["pixel_error"].tolist()
+    [0.0, 0.5]
     """
     import pandas as pd
 

@@ -38,6 +38,8 @@ def plot_samples(images, masks, predictions=None, *, n=3, threshold=0.5, axes=No
     predictions : ndarray, shape (N, H, W, 1), optional
     n : int, default 3
         How many rows (the first n images).
+    threshold : float, default 0.5
+        Probabilities ``>= threshold`` are interior in the overlay.
     axes : array of Axes, shape (n, columns), optional
     titles : sequence of str, optional
         One per row, e.g. the image indices.
@@ -79,6 +81,15 @@ def plot_error_map(image, mask, probability, *, threshold=0.5, ax=None, title=No
     Red: membrane that was missed (predicted interior). Blue: membrane that was
     invented (predicted membrane where the truth is interior).
 
+    Parameters
+    ----------
+    image, mask, probability : ndarray, shape (H, W) or (H, W, 1)
+        The image, its true mask and the predicted probability of interior.
+    threshold : float, default 0.5
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default: the pixel error and what the colours mean.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -117,6 +128,8 @@ def plot_history(history, *, metrics=None, ax=None, title=None):
         ``val_`` partner, loss first.
     ax : array of Axes, optional
         One per metric.
+    title : str, optional
+        Above the panels.
 
     Returns
     -------
@@ -270,8 +283,16 @@ def plot_unet(model, *, input_size=None, ax=None, title=None, fontsize=9):
 
     Examples
     --------
-    >>> from keras_unet.models import custom_unet  # doctest: +SKIP
-    >>> fig = plot_unet(custom_unet((None, None, 1), filters=16), input_size=128)  # doctest: +SKIP
+    >>> import keras
+    >>> inputs = keras.Input((None, None, 1))
+    >>> skip = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    >>> bottom = keras.layers.Conv2D(8, 3, padding="same")(keras.layers.MaxPooling2D()(skip))
+    >>> up = keras.layers.Conv2DTranspose(4, 2, strides=2)(bottom)
+    >>> outputs = keras.layers.Conv2D(1, 1)(keras.layers.Concatenate()([up, skip]))
+    >>> fig = plot_unet(keras.Model(inputs, outputs), input_size=32)
+    >>> type(fig).__name__
+    'Figure'
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     from matplotlib.patches import FancyBboxPatch
 

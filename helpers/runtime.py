@@ -28,6 +28,7 @@ __all__ = [
     "distribution_strategy",
     "resolve_mode",
     "setup",
+    "start_tensorflow",
     "training_log",
 ]
 
@@ -113,9 +114,6 @@ class CourseSetup:
     mode : {"quick", "full"}
         The training budget.
     runtime : Runtime
-    data_dir : pathlib.Path or None
-        Folder holding ``isbi2012/`` when one was configured (``UNET_COURSE_DATA``);
-        ``None`` lets `load_isbi2012` use its own lookup order.
     output_dir : pathlib.Path
         Where predictions, logs and figures go (on Drive when it is mounted).
     checkpoint_dir : pathlib.Path
@@ -126,7 +124,6 @@ class CourseSetup:
 
     mode: str
     runtime: Runtime
-    data_dir: Path | None
     output_dir: Path
     checkpoint_dir: Path
     drive_mounted: bool
@@ -336,6 +333,38 @@ def _start_tensorflow():
     return refused
 
 
+def start_tensorflow() -> list[str]:
+    """Import TensorFlow, Keras and keras-unet quietly, with GPU memory growth turned on.
+
+    The first step of `setup`, for scripts that need TensorFlow without the rest of
+    it (seeding, the mode, an outputs folder): the benchmarks and the slides' figures.
+    TensorFlow's C++ start-up lines are held back (printed only if the import fails),
+    memory growth is set before TensorFlow starts its devices, and keras-unet's
+    import banner is not printed.
+
+    Returns
+    -------
+    list of str
+        GPUs on which memory growth could not be set, because TensorFlow had started
+        them already; empty on a CPU.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        keras-unet, or the ``distutils`` it needs (from setuptools), is missing.
+
+    Examples
+    --------
+    >>> refused = start_tensorflow()
+    >>> import tensorflow as tf  # now quick, and quiet
+    >>> isinstance(refused, list)
+    True
+    """
+    refused = _start_tensorflow()
+    _import_keras_unet()
+    return refused
+
+
 def _import_keras_unet() -> None:
     """Import keras-unet once, holding back the banner it prints on import."""
     if "keras_unet" in sys.modules:
@@ -456,17 +485,16 @@ def setup(
 
     Examples
     --------
-    >>> course = setup(mode="quick", verbose=False, mount_drive=False)  # doctest: +SKIP
-    >>> course.mode  # doctest: +SKIP
-    'quick'
+    >>> course = setup(mode="quick", verbose=False, mount_drive=False, output_dir="outputs")
+    >>> course.mode, course.checkpoint_dir.as_posix()
+    ('quick', 'outputs/checkpoints')
     """
     _resolve_mode(mode=mode, runtime=Runtime("local", "CPU"), environ=os.environ)  # bad input first
     if not isinstance(deterministic, bool):
         raise ValueError(f"deterministic must be True or False, got {deterministic!r}.")
     if _version("tensorflow") is None and _version("tensorflow-cpu") is None:
         raise RuntimeError(detect_runtime().advice())
-    refused_growth = _start_tensorflow()
-    _import_keras_unet()
+    refused_growth = start_tensorflow()
     runtime = detect_runtime()
     _seed_everything(seed)
     if deterministic:
@@ -502,11 +530,9 @@ def setup(
     checkpoints = outputs / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
 
-    data = os.environ.get("UNET_COURSE_DATA")
     course = CourseSetup(
         mode=mode,
         runtime=runtime,
-        data_dir=Path(data) if data else None,
         output_dir=outputs,
         checkpoint_dir=checkpoints,
         drive_mounted=drive_mounted,
@@ -659,7 +685,9 @@ def atomic_checkpoint(
 
     Examples
     --------
-    >>> callback = atomic_checkpoint("outputs/checkpoints/best.keras")  # doctest: +SKIP
+    >>> callback = atomic_checkpoint("outputs/checkpoints/best.keras")
+    >>> callback.filepath.name, callback.monitor, callback.last_saved
+    ('best.keras', 'val_loss', None)
     >>> model.fit(x, y, validation_split=0.2, callbacks=[callback])  # doctest: +SKIP
     """
     if mode not in ("min", "max"):
@@ -692,7 +720,9 @@ def training_log(filepath: str | os.PathLike, *, fallback_dir: str | os.PathLike
 
     Examples
     --------
-    >>> log = training_log("outputs/log.csv")  # doctest: +SKIP
+    >>> log = training_log("outputs/log.csv")
+    >>> log.filepath.name, log.rows
+    ('log.csv', [])
     >>> model.fit(x, y, epochs=3, callbacks=[log])  # doctest: +SKIP
     """
     _, log_class = _callback_classes()
@@ -712,7 +742,9 @@ def distribution_strategy():
 
     Examples
     --------
-    >>> strategy = distribution_strategy()  # doctest: +SKIP
+    >>> strategy = distribution_strategy()
+    >>> strategy.num_replicas_in_sync >= 1
+    True
     >>> with strategy.scope():  # doctest: +SKIP
     ...     model = build_model()
     """

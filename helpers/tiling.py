@@ -16,26 +16,51 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["TileGrid", "blend_weights", "predict_tiled", "tile_grid", "tile_starts"]
+from helpers._checks import as_pair, as_side
+
+__all__ = [
+    "TileGrid",
+    "blend_weights",
+    "predict_non_overlapping",
+    "predict_tiled",
+    "tile_border_band",
+    "tile_grid",
+    "tile_starts",
+]
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(length: int, *, tile_size: int = 128, overlap: int = 32) -> list[int]:
     """Start offsets of tiles that cover ``range(length)`` with at least `overlap` shared.
 
     The last tile is moved back to end exactly at `length`, so no padding is needed
-    for sizes that are not a multiple of the stride.
+    for sizes that are not a multiple of the stride. Introduced in notebook 02,
+    section "Full resolution by tiling"; `tile_grid` uses it for each axis.
+
+    Parameters
+    ----------
+    length : int
+        The image's side along one axis.
+    tile_size : int, default 128
+        The tile's side along that axis; at most `length`.
+    overlap : int, default 32
+        Pixels shared by neighbouring tiles; ``0 <= overlap < tile_size``.
+
+    Returns
+    -------
+    list of int
+        Increasing starts; the first is 0 and the last ``length - tile_size``.
 
     Examples
     --------
-    >>> tile_starts(300, 128, 32)
+    >>> tile_starts(300, tile_size=128, overlap=32)
     [0, 96, 172]
-    >>> tile_starts(128, 128, 32)
+    >>> tile_starts(128, tile_size=128, overlap=32)
     [0]
     """
-    if not 0 <= overlap < tile:
-        raise ValueError(f"overlap must satisfy 0 <= overlap < tile ({tile}), got {overlap}.")
+    tile = as_side(tile_size, "tile_size")
+    _check_overlap(overlap, tile)
     if tile > length:
-        raise ValueError(f"tile ({tile}) is larger than the image side ({length}).")
+        raise ValueError(f"tile_size ({tile}) is larger than the image side ({length}).")
     stride = tile - overlap
     starts = list(range(0, length - tile + 1, stride))
     if starts[-1] != length - tile:
@@ -43,12 +68,26 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-def blend_weights(tile_size, overlap: int) -> np.ndarray:
+def _check_overlap(overlap, tile: int) -> None:
+    if not isinstance(overlap, (int, np.integer)) or not 0 <= overlap < tile:
+        raise ValueError(
+            f"overlap must be an int with 0 <= overlap < tile_size ({tile}), got {overlap!r}. "
+            "Fix: a quarter of the tile is a good start."
+        )
+
+
+def blend_weights(*, tile_size=128, overlap: int = 32) -> np.ndarray:
     """Weights that fade a tile out towards its edges, over `overlap` pixels.
 
     The network sees least context at a tile's edge, so that is where its output
     is worst. Each output pixel is the weighted mean of the tiles that cover it,
     so overlapping tiles cross-fade instead of meeting at a seam.
+
+    Parameters
+    ----------
+    tile_size : int or (int, int), default 128
+    overlap : int, default 32
+        ``0 <= overlap < tile_size``; 0 gives weights of 1 everywhere.
 
     Returns
     -------
@@ -56,10 +95,11 @@ def blend_weights(tile_size, overlap: int) -> np.ndarray:
 
     Examples
     --------
-    >>> blend_weights(12, 4)[5].round(2)  # a row through the middle
+    >>> blend_weights(tile_size=12, overlap=4)[5].round(2)  # a row through the middle
     array([0.2, 0.4, 0.6, 0.8, 1. , 1. , 1. , 1. , 0.8, 0.6, 0.4, 0.2])
     """
-    tile_h, tile_w = _pair(tile_size, "tile_size")
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
+    _check_overlap(overlap, min(tile_h, tile_w))
 
     def ramp(n):
         distance = np.minimum(np.arange(n), np.arange(n)[::-1])  # to the nearest edge
@@ -135,13 +175,9 @@ def tile_grid(shape, *, tile_size=128, overlap: int = 32, pad_mode: str | None =
     """
     if len(shape) < 2:
         raise ValueError(f"shape must give (height, width), got {shape!r}.")
-    height, width = _pair(tuple(shape[:2]), "shape")
-    tile_h, tile_w = _pair(tile_size, "tile_size")
-    if not isinstance(overlap, (int, np.integer)) or not 0 <= overlap < min(tile_h, tile_w):
-        raise ValueError(
-            f"overlap must be an int with 0 <= overlap < tile_size ({min(tile_h, tile_w)}), "
-            f"got {overlap!r}. Fix: a quarter of the tile is a good start."
-        )
+    height, width = as_pair(tuple(shape[:2]), "shape")
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
+    _check_overlap(overlap, min(tile_h, tile_w))
     if pad_mode not in ("reflect", None):
         raise ValueError(f"pad_mode must be 'reflect' or None, got {pad_mode!r}.")
     if tile_h > height or tile_w > width:
@@ -152,15 +188,9 @@ def tile_grid(shape, *, tile_size=128, overlap: int = 32, pad_mode: str | None =
     margin_h = _free_margin(height, tile_h, overlap) if pad_mode else 0
     margin_w = _free_margin(width, tile_w, overlap) if pad_mode else 0
     padded = (height + 2 * margin_h, width + 2 * margin_w)
-    return TileGrid(padded, (margin_h, margin_w), tile_starts(padded[0], tile_h, overlap),
-                    tile_starts(padded[1], tile_w, overlap))
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if np.isscalar(value) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
-    return int(pair[0]), int(pair[1])
+    return TileGrid(padded, (margin_h, margin_w),
+                    tile_starts(padded[0], tile_size=tile_h, overlap=overlap),
+                    tile_starts(padded[1], tile_size=tile_w, overlap=overlap))
 
 
 def predict_tiled(
@@ -234,7 +264,7 @@ def predict_tiled(
     n, height, width, channels = image.shape
     # tile_grid checks tile_size, overlap and pad_mode, and that the tile fits the image.
     grid = tile_grid((height, width), tile_size=tile_size, overlap=overlap, pad_mode=pad_mode)
-    tile_h, tile_w = _pair(tile_size, "tile_size")
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
     fixed = getattr(model, "input_shape", None)
     if fixed is not None and len(fixed) == 4 and None not in fixed[1:3]:
         if tuple(fixed[1:3]) != (tile_h, tile_w):
@@ -252,7 +282,7 @@ def predict_tiled(
 
     # float64 sums: with a wide overlap the edge weights are tiny, and float32 would
     # lose the exactness an identity model must show.
-    weights = blend_weights((tile_h, tile_w), overlap)[..., np.newaxis]
+    weights = blend_weights(tile_size=(tile_h, tile_w), overlap=overlap)[..., np.newaxis]
     # A Keras model's predict_on_batch skips the per-call input checks and warnings.
     forward = getattr(model, "predict_on_batch", model)
     total = None
@@ -277,3 +307,113 @@ def _free_margin(length: int, tile: int, overlap: int) -> int:
     count = max(1, -(-(length - overlap) // stride))  # tiles to cover `length`
     slack = count * stride + overlap - length
     return min(overlap // 2, slack // 2, length - 1)
+
+
+def predict_non_overlapping(model, images: np.ndarray, *, tile_size: int = 128,
+                            batch_size: int = 16) -> np.ndarray:
+    """Predict square images in non-overlapping tiles, pasted back: keras-unet's way.
+
+    Introduced in notebook 02, section "Non-overlapping tiles, the keras-unet way",
+    as the baseline that `predict_tiled` improves on; the original workshop predicted
+    this way, and the benchmarks and the slides measure it. keras-unet's
+    ``get_patches`` cuts the tiles, ``model.predict`` predicts them, and
+    ``reconstruct_from_patches`` pastes them back, without blending.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps (B, tile, tile, C) to (B, tile, tile, K).
+    images : ndarray, shape (S, S), (S, S, C) or (N, S, S, C)
+        Square: ``get_patches`` counts the columns with the image's height.
+    tile_size : int, default 128
+        Must divide S.
+    batch_size : int, default 16
+        Tiles per forward pass.
+
+    Returns
+    -------
+    ndarray
+        (S, S, K) for a single image, (N, S, S, K) for a batch.
+
+    Raises
+    ------
+    ValueError
+        The images are not square, or `tile_size` does not divide them.
+
+    Examples
+    --------
+    >>> class Identity:
+    ...     def predict(self, tiles, **kwargs):
+    ...         return tiles
+    >>> images = np.random.default_rng(0).random((2, 64, 64, 1)).astype("float32")
+    >>> result = predict_non_overlapping(Identity(), images, tile_size=32)
+    >>> bool(np.allclose(result, images))
+    True
+    """
+    images = np.asarray(images)
+    single = images.ndim in (2, 3)
+    batch = images.reshape((1, *images.shape[:2], -1)) if single else images
+    if batch.ndim != 4 or batch.shape[1] != batch.shape[2]:
+        raise ValueError(
+            f"images must be square, (S, S), (S, S, C) or (N, S, S, C), got shape "
+            f"{images.shape}. Fix: keras-unet's get_patches assumes square images; use "
+            "predict_tiled for others."
+        )
+    tile = as_side(tile_size, "tile_size")
+    side = batch.shape[1]
+    if side % tile:
+        raise ValueError(f"tile_size ({tile}) must divide the image side ({side}).")
+    from helpers.runtime import _import_keras_unet
+
+    _import_keras_unet()  # without the banner it prints on import
+    from keras_unet.utils import get_patches, reconstruct_from_patches
+
+    patches = get_patches(img_arr=batch, size=tile, stride=tile)
+    predicted = model.predict(patches, batch_size=batch_size, verbose=0)
+    result = reconstruct_from_patches(img_arr=predicted, org_img_size=(side, side), size=tile,
+                                      stride=tile)
+    return result[0] if single else result
+
+
+def tile_border_band(shape, *, tile_size: int = 128, width: int = 8) -> np.ndarray:
+    """True within `width` pixels on either side of an internal border of a tile grid.
+
+    A grid of `tile_size` tiles starting at 0 has its internal borders between
+    pixels ``k * tile_size - 1`` and ``k * tile_size``; the band takes `width`
+    pixels on each side of each, so with 128 and 8 it is rows (and columns) 120-135,
+    248-263 and 376-391: the same number of pixels from each of the two tiles that
+    meet there. Notebook 02 and ``benchmarks/bench_tiling.py`` measure seam errors
+    in this band.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Height and width of the image.
+    tile_size : int, default 128
+    width : int, default 8
+        Pixels on each side of a border; at most ``tile_size // 2``.
+
+    Returns
+    -------
+    ndarray of bool, shape (height, width)
+
+    Examples
+    --------
+    >>> band = tile_border_band((256, 256), tile_size=128, width=8)
+    >>> np.flatnonzero(band[0]).tolist() == list(range(120, 136))
+    True
+    """
+    height, width_px = as_pair(tuple(shape[:2]), "shape")
+    tile = as_side(tile_size, "tile_size")
+    if not isinstance(width, (int, np.integer)) or not 1 <= width <= tile // 2:
+        raise ValueError(f"width must be an int from 1 to tile_size // 2 ({tile // 2}), "
+                         f"got {width!r}.")
+
+    def near(length):
+        position = np.arange(length)
+        band = np.zeros(length, dtype=bool)
+        for border in range(tile, length, tile):
+            band |= (position >= border - width) & (position < border + width)
+        return band
+
+    return near(height)[:, np.newaxis] | near(width_px)[np.newaxis, :]

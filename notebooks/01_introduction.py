@@ -304,26 +304,19 @@ assert keras.layers.Conv2D(1, 3, padding="valid").compute_output_shape((1, 572, 
 # It is linear, so it is a 4×16 matrix **C**. The *transposed* convolution
 # multiplies by **Cᵀ** (16×4): it maps 4 numbers back to 16, spreading each
 # input over a 3×3 footprint. The U-Net's decoder grows its maps this way (with
-# 2×2 kernels and stride 2; section 4). We build **C** by hand and check
-# Keras's `Conv2DTranspose` against **Cᵀ**.
+# 2×2 kernels and stride 2; section 4). Each row of **C** is the kernel placed
+# over the input at one output pixel, zeros elsewhere: `helpers.convolution_matrix`
+# builds it that way (the slides draw the same example). We check Keras's
+# `Conv2D` against **C** and its `Conv2DTranspose` against **Cᵀ**.
 
 # %%
-rng_transpose = np.random.default_rng(0)
-k3 = rng_transpose.integers(-2, 3, size=(3, 3)).astype("float32")
-C = np.zeros((4, 16), dtype="float32")
-for out_row in range(2):
-    for out_col in range(2):
-        window = np.zeros((4, 4), dtype="float32")
-        window[out_row : out_row + 3, out_col : out_col + 3] = k3
-        C[out_row * 2 + out_col] = window.ravel()
-
-image4 = rng_transpose.integers(0, 5, size=(4, 4)).astype("float32")
+k3, image4, small, C = helpers.convolution_example(seed=0)  # random kernel and inputs, and C
+print("kernel:\n", k3, "\nC, row 0 (the kernel at output pixel (0, 0)):\n", C[0].reshape(4, 4))
 forward = keras.layers.Conv2D(1, 3, padding="valid", use_bias=False)
 forward.build((None, 4, 4, 1))
 forward.set_weights([k3.reshape(3, 3, 1, 1)])
 np.testing.assert_allclose(forward(image4.reshape(1, 4, 4, 1)).numpy().ravel(), C @ image4.ravel())
 
-small = rng_transpose.integers(0, 5, size=(2, 2)).astype("float32")
 transpose = keras.layers.Conv2DTranspose(1, 3, padding="valid", use_bias=False)
 transpose.build((None, 2, 2, 1))
 transpose.set_weights([k3.reshape(3, 3, 1, 1)])
@@ -359,15 +352,8 @@ np.testing.assert_array_equal(spatial_dropout(feature_maps, training=False), fea
 # and says so.
 
 # %%
-try:
-    images, masks, challenge_images = helpers.load_isbi2012()
-    SYNTHETIC = False
-except (ConnectionError, FileNotFoundError, ValueError) as error:
-    print(f"ISBI 2012 is not available here ({error}).")
-    print("Using the synthetic look-alike instead: the lesson is the same, the numbers differ.")
-    images, masks = helpers.synthetic_membranes(30, size=512, seed=0)
-    challenge_images, _ = helpers.synthetic_membranes(30, size=512, seed=1)
-    SYNTHETIC = True
+# ISBI 2012 if it can be had, else the look-alike (it says which, and why).
+images, masks, challenge_images, SYNTHETIC = helpers.load_isbi2012_or_synthetic()
 
 detector = keras.layers.Conv2D(2, 3, padding="same", use_bias=False)
 detector.build((None, None, None, 1))
@@ -496,10 +482,8 @@ assert check_exercise_2(sorted(listing)) == "not yet"
 # %%
 from keras_unet.utils import get_augmented
 
-workshop_args = dict(
-    rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05, shear_range=30,
-    zoom_range=0.2, horizontal_flip=True, vertical_flip=True, fill_mode="constant",
-)
+workshop_args = dict(helpers.WORKSHOP_AUGMENT_ARGS)  # the workshop's, as cited above
+print(workshop_args)
 train_gen = get_augmented(x_train, y_train, batch_size=5, seed=3, data_gen_args=workshop_args)
 x_aug, y_aug = next(train_gen)
 fig = helpers.plot_samples(x_aug, y_aug, n=2)
@@ -698,15 +682,9 @@ FILTERS = 16 if QUICK else 32
 keras.utils.set_random_seed(4)  # this section's initial weights, whatever ran before
 strategy = helpers.distribution_strategy()
 with strategy.scope():
-    model = custom_unet(
-        input_shape=(None, None, 1),
-        filters=FILTERS,
-        num_layers=4,
-        dropout=0.1,
-        dropout_type="spatial",
-        use_batch_norm=True,
-        output_activation="sigmoid",
-    )
+    # The choices of the table above; notebook 02, the benchmarks and the slides use them too.
+    print(f"custom_unet(filters={FILTERS}, **{dict(helpers.COURSE_UNET)})")
+    model = custom_unet(filters=FILTERS, **helpers.COURSE_UNET)
     # keras-unet declares its one input as a list, so Keras 3 warns at every call with a
     # plain array. The same layers, with the input declared as we pass it:
     model = keras.Model(model.inputs[0], model.outputs[0])
@@ -1333,7 +1311,7 @@ print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.1f} MB); "
 # table 1), with 64 filters and a longer training. Doubling the filters roughly
 # quadruples the parameters (checked below) and the multiply-adds of every
 # convolution. Our advice: train longer first, then measure whether width helps.
-widths = {filters: custom_unet(input_shape=(None, None, 1), filters=filters).count_params()
+widths = {filters: custom_unet(filters=filters, **helpers.COURSE_UNET).count_params()
           for filters in (32, 64)}
 print(f"parameters: {widths[32]:,} with 32 filters, {widths[64]:,} with 64 "
       f"({widths[64] / widths[32]:.2f} times)")

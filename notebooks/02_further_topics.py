@@ -146,14 +146,8 @@ import pandas as pd
 import tensorflow as tf
 from keras_unet.models import custom_unet
 
-try:
-    images, masks, challenge_images = helpers.load_isbi2012()
-    SYNTHETIC = False
-except (ConnectionError, FileNotFoundError, ValueError) as error:
-    print(f"ISBI 2012 is not available here ({error}).")
-    print("Using the synthetic look-alike instead: the lesson is the same, the numbers differ.")
-    images, masks = helpers.synthetic_membranes(30, size=512, seed=0)
-    SYNTHETIC = True
+# ISBI 2012 if it can be had, else the look-alike, exactly as in notebook 01.
+images, masks, _, SYNTHETIC = helpers.load_isbi2012_or_synthetic()
 
 parts = helpers.split_dataset(images, masks)
 x_train, y_train = parts["train"]
@@ -179,21 +173,14 @@ print(f"main model: {FILTERS} filters, {MAIN_STEPS} steps of {BATCH} x {PATCH}^2
       f"comparisons: {COMPARE_FILTERS} filters, {COMPARE_EPOCHS * COMPARE_STEPS} steps each")
 
 
-def build_unet(filters, num_classes=1, output_activation="sigmoid", use_batch_norm=True,
-               bn_momentum=None, num_layers=4):
-    """keras-unet's custom_unet, any input size (a multiple of 2**num_layers)."""
-    net = custom_unet(
-        input_shape=(None, None, 1), filters=filters, num_layers=num_layers, dropout=0.1,
-        dropout_type="spatial", use_batch_norm=use_batch_norm, num_classes=num_classes,
-        output_activation=output_activation,
-    )
+def build_unet(filters, bn_momentum=None, **changes):
+    """Notebook 01's U-Net (helpers.COURSE_UNET), with `changes` to its settings."""
+    net = custom_unet(filters=filters, **{**helpers.COURSE_UNET, **changes})
     # keras-unet declares its one input as a list, so Keras warns whenever the model is
     # called on an array; the same layers on the bare input take arrays quietly (notebook 01).
     net = keras.Model(net.inputs[0], net.outputs[0], name=net.name)
     if bn_momentum is not None:  # custom_unet has no option for it; see section 2
-        for layer in net.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = bn_momentum
+        helpers.set_batch_norm_momentum(net, bn_momentum)
     return net
 
 
@@ -286,19 +273,12 @@ print("where tiles 0, 1, 3 and 4 overlap, the result is", pasted[0, 100, 100, 0]
 assert pasted[0, 100, 100, 0] == 4  # the last tile pasted there, not a mean
 
 
-def predict_non_overlapping(model, images, tile=TILE):
-    side = images.shape[1]
-    assert images.shape[1] == images.shape[2], "keras-unet's patches assume square images"
-    patches = get_patches(img_arr=images, size=tile, stride=tile)
-    predicted = model.predict(patches, batch_size=16, verbose=0)
-    return reconstruct_from_patches(img_arr=predicted, org_img_size=(side, side), size=tile,
-                                    stride=tile)
-
-
-predict_non_overlapping(model, x_test[:1])  # warm-up: the first call builds the graph
+# keras-unet's way, put together (get_patches, model.predict, reconstruct_from_patches):
+# helpers.predict_non_overlapping, which the benchmarks and the slides measure too.
+helpers.predict_non_overlapping(model, x_test[:1], tile_size=TILE)  # warm-up: builds the graph
 helpers.predict_tiled(model, x_test[0], tile_size=TILE, overlap=TILE // 4, batch_size=16)
 start = time.perf_counter()
-plain = predict_non_overlapping(model, x_test)
+plain = helpers.predict_non_overlapping(model, x_test, tile_size=TILE, batch_size=16)
 plain_seconds = time.perf_counter() - start
 start = time.perf_counter()
 blended = helpers.predict_tiled(model, x_test, tile_size=TILE, overlap=TILE // 4, batch_size=16)
@@ -357,21 +337,12 @@ plt.show()
 
 # %% [markdown]
 # **The seams.** Where does each method go wrong? We compare the error within
-# 8 pixels of the 128-pixel grid lines (where the non-overlapping tiles meet)
-# with the error elsewhere.
+# 8 pixels on either side of the 128-pixel grid lines (where the non-overlapping
+# tiles meet: rows and columns 120-135, 248-263 and 376-391, 8 pixels from each of
+# the two tiles; `helpers.tile_border_band`, which the benchmarks use too) with
+# the error elsewhere.
 
 # %%
-def near_grid(shape, tile=TILE, width=8):
-    """True within `width` px of an internal grid line at multiples of `tile`."""
-    def near(length):
-        position = np.arange(length)
-        offset = position % tile
-        return ((np.minimum(offset, tile - offset) < width) & (position >= width)
-                & (position < length - width))
-
-    return near(shape[0])[:, None] | near(shape[1])[None, :]
-
-
 def error_table(predictions, band, band_name):
     """Pixel error inside and outside a boolean `band` of pixels, per method."""
     table = {}
@@ -383,7 +354,8 @@ def error_table(predictions, band, band_name):
 
 
 tiling_table = error_table({"non-overlapping tiles": plain, "overlap-tile": blended},
-                           near_grid(x_test.shape[1:3]), "near tile borders")
+                           helpers.tile_border_band(x_test.shape[1:3], tile_size=TILE, width=8),
+                           "near tile borders")
 tiling_table["seam error"] = tiling_table["error near tile borders"] - \
     tiling_table["error elsewhere"]
 print(tiling_table.round(4).to_string())

@@ -47,9 +47,7 @@ SYNTHETIC_NOTE = "synthetic stand-in: ISBI 2012 could not be loaded here"
 
 #: The small model trained for the deck: notebook 01's recipe on a smaller budget.
 TINY = {
-    "filters": 16,
-    "num_layers": 4,
-    "dropout": 0.1,
+    "filters": 16,  # the other settings are helpers.COURSE_UNET
     "patch": 128,
     "batch": 8,
     "epochs": 6,
@@ -109,16 +107,8 @@ class Data:
 
 
 def load_data() -> Data:
-    """ISBI 2012 through `helpers.load_isbi2012`, else the synthetic stand-in."""
-    try:
-        images, masks, test_images = helpers.load_isbi2012(verbose=False)
-        return Data(images, masks, test_images, synthetic=False)
-    except (ConnectionError, FileNotFoundError) as error:
-        print(f"ISBI 2012 is not available ({type(error).__name__}); "
-              "the figures use the synthetic stand-in and say so.")
-        images, masks = helpers.synthetic_membranes(30, size=512, seed=0)
-        test_images, _ = helpers.synthetic_membranes(30, size=512, seed=1)
-        return Data(images, masks, test_images, synthetic=True)
+    """ISBI 2012, else the synthetic stand-in, as the notebooks load it; the figures say which."""
+    return Data(*helpers.load_isbi2012_or_synthetic(verbose=False))
 
 
 class Context:
@@ -159,22 +149,17 @@ def train_tiny_model(parts: dict, cache_dir: Path, source: str):
     import keras
     from keras_unet.models import custom_unet
 
-    key_text = json.dumps({"tiny": TINY, "data": source, "keras": keras.__version__, "v": 2},
-                          sort_keys=True)
+    key_text = json.dumps({"tiny": TINY, "unet": dict(helpers.COURSE_UNET), "data": source,
+                           "keras": keras.__version__, "v": 2}, sort_keys=True)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:16]
     weights = cache_dir / f"tiny_unet_{key}.weights.h5"
     record = cache_dir / f"tiny_unet_{key}.json"
 
     keras.utils.set_random_seed(TINY["seed"])
-    model = custom_unet(input_shape=(None, None, 1), filters=TINY["filters"],
-                        num_layers=TINY["num_layers"], dropout=TINY["dropout"],
-                        dropout_type="spatial", use_batch_norm=True,
-                        output_activation="sigmoid")
+    model = custom_unet(filters=TINY["filters"], **helpers.COURSE_UNET)
     # Keras's default momentum (0.99) lets batch norm's running statistics lag far
     # behind after only 120 steps, which spoils validation; 0.9 catches up.
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = TINY["batch_norm_momentum"]
+    helpers.set_batch_norm_momentum(model, TINY["batch_norm_momentum"])
     if weights.is_file() and record.is_file():
         model.load_weights(weights)
         saved = json.loads(record.read_text())
@@ -524,32 +509,12 @@ def skip_connections(ctx: Context):
     return fig
 
 
-def _convolution_matrix(kernel: np.ndarray) -> np.ndarray:
-    """The 4x16 matrix C of a 3x3 'valid' convolution from 4x4 to 2x2 (notebook 01, 1.4)."""
-    matrix = np.zeros((4, 16), dtype="float32")
-    for out_row in range(2):
-        for out_col in range(2):
-            window = np.zeros((4, 4), dtype="float32")
-            window[out_row : out_row + 3, out_col : out_col + 3] = kernel
-            matrix[out_row * 2 + out_col] = window.ravel()
-    return matrix
-
-
-def _notebook_numbers():
-    """The same random kernel and inputs as notebook 01, section 1.4 (seed 0)."""
-    rng = np.random.default_rng(0)
-    kernel = rng.integers(-2, 3, size=(3, 3)).astype("float32")
-    image4 = rng.integers(0, 5, size=(4, 4)).astype("float32")
-    small = rng.integers(0, 5, size=(2, 2)).astype("float32")
-    return kernel, image4, small
-
-
 @figure("transposed_convolution")
 def transposed_convolution(ctx: Context):
     """Conv2DTranspose grows 2x2 to 4x4: each input spreads a weighted kernel."""
     import keras
 
-    kernel, _, small = _notebook_numbers()
+    kernel, _, small, _ = helpers.convolution_example(seed=0)  # notebook 01's, section 1.5
     layer = keras.layers.Conv2DTranspose(1, 3, padding="valid", use_bias=False)
     layer.build((None, 2, 2, 1))
     layer.set_weights([kernel.reshape(3, 3, 1, 1)])
@@ -569,8 +534,7 @@ def conv_matrix(ctx: Context):
     """The 4x16 matrix C of the convolution; Conv2DTranspose multiplies by C transposed."""
     import keras
 
-    kernel, image4, small = _notebook_numbers()
-    matrix = _convolution_matrix(kernel)
+    kernel, image4, small, matrix = helpers.convolution_example(seed=0)  # notebook 01's
     forward = keras.layers.Conv2D(1, 3, padding="valid", use_bias=False)
     forward.build((None, 4, 4, 1))
     forward.set_weights([kernel.reshape(3, 3, 1, 1)])
@@ -750,13 +714,9 @@ def augment_symmetries(ctx: Context):
     return fig
 
 
-#: get_augmented's arguments in the original workshop's introduction (code cell 25 of
-#: Unet_in_Keras_introduction.ipynb, counting all cells from 0), with its batch of 5 and
-#: its whole images resized to 128 x 128, nearest (cell 18).
-WORKSHOP_AUGMENTATION = dict(
-    rotation_range=15.0, width_shift_range=0.05, height_shift_range=0.05, shear_range=30,
-    zoom_range=0.2, horizontal_flip=True, vertical_flip=True, fill_mode="constant",
-)
+#: The original workshop's introduction: get_augmented's arguments are
+#: helpers.WORKSHOP_AUGMENT_ARGS (its code cell 25), with a batch of 5 and whole images
+#: resized to 128 x 128, nearest (cell 18).
 WORKSHOP_BATCH, WORKSHOP_SIZE = 5, 128
 
 
@@ -781,7 +741,7 @@ def get_augmented_traps(ctx: Context):
 
     def theirs(x, y):
         return get_augmented(x, y, batch_size=WORKSHOP_BATCH,
-                             data_gen_args=WORKSHOP_AUGMENTATION, seed=1)
+                             data_gen_args=dict(helpers.WORKSHOP_AUGMENT_ARGS), seed=1)
 
     def ours(x, y):
         return helpers.augmented_batches(x, y, patch_size=WORKSHOP_SIZE,
@@ -954,7 +914,7 @@ def tile_grids(ctx: Context):
     colours = [BLUE, ORANGE, GREEN, RED]
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.4))
     for ax, overlap in zip(axes, (0, 32), strict=True):
-        starts = helpers.tile_starts(512, 128, overlap)
+        starts = helpers.tile_starts(512, tile_size=128, overlap=overlap)
         ax.imshow(image, cmap="gray")
         for row in starts:
             for col in starts:
@@ -965,7 +925,7 @@ def tile_grids(ctx: Context):
             ax.add_patch(Rectangle((col - 0.5, row - 0.5), 128, 128, facecolor=colours[k],
                                    edgecolor=colours[k], linewidth=2.5, alpha=0.35))
         ax.set_title(f"overlap {overlap}: {len(starts)} \u00d7 {len(starts)} tiles\n"
-                     f"tile_starts(512, 128, {overlap}) = {starts}", fontsize=13)
+                     f"tile_starts(512, tile_size=128, overlap={overlap}) = {starts}", fontsize=13)
         ax.set_axis_off()
     ctx.note(fig)
     return fig
@@ -983,14 +943,7 @@ def tile_seams(ctx: Context):
     """Stitched non-overlapping tiles vs helpers.predict_tiled with overlap and blending."""
     model, _, _ = ctx.trained
     images = ctx.data.test_images[:3]
-    starts = helpers.tile_starts(512, 128, 0)
-    corners = [(r, c) for r in starts for c in starts]
-    stitched = np.zeros(images.shape[:3], dtype="float32")
-    for index, image in enumerate(images):
-        tiles = np.stack([image[r : r + 128, c : c + 128] for r, c in corners])
-        predicted = model.predict(tiles, batch_size=16, verbose=0)
-        for (r, c), tile in zip(corners, predicted, strict=True):
-            stitched[index, r : r + 128, c : c + 128] = tile[..., 0]
+    stitched = helpers.predict_non_overlapping(model, images, tile_size=128)[..., 0]
     blended = helpers.predict_tiled(model, images, tile_size=128, overlap=32)[..., 0]
     difference = np.abs(stitched - blended)
     distance = np.floor(_distance_to_seam(512, 128)).astype(int)
@@ -1021,8 +974,7 @@ def memory(ctx: Context):
     tiles = (64, 128, 256, 512)
     per_sample = []  # bytes of all layer outputs for one tile, float32
     for tile in tiles:
-        model = custom_unet((tile, tile, 1), filters=16, num_layers=4, dropout=0.1,
-                            dropout_type="spatial", use_batch_norm=True)
+        model = custom_unet(filters=16, **{**helpers.COURSE_UNET, "input_shape": (tile, tile, 1)})
         per_sample.append(4 * sum(int(np.prod(layer.output.shape[1:]))
                                   for layer in model.layers
                                   if not isinstance(layer, keras.layers.InputLayer)))

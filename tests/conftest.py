@@ -91,7 +91,7 @@ def _no_network_beyond_localhost():
 @pytest.fixture(autouse=True)
 def course_cache(tmp_path, monkeypatch) -> Path:
     """Where `find_isbi2012` would download to: a temporary folder, never the checkout."""
-    import helpers.datasets.isbi as isbi
+    import helpers.isbi as isbi
 
     cache = tmp_path / "course-cache" / "isbi2012"
     monkeypatch.setattr(isbi, "_course_cache", lambda: cache)

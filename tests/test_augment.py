@@ -366,3 +366,20 @@ def test_augmented_batches_elastic_flips_are_the_dihedral_transforms(patch_size)
         assert location is not None, "patch is not a transformed crop"
         found.add(location[0])
     assert found == set(_dihedral(square))
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_augmented_batches_one_hot_masks_of_several_channels(classes):
+    # Notebook 02's multi-class masks: every pixel one-hot over `classes` channels, and each
+    # channel moved exactly as its image.
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, classes, (3, 32, 32))
+    masks = np.eye(classes, dtype=np.float32)[labels]  # (3, 32, 32, classes)
+    images = ((labels + rng.random(labels.shape)) / classes)[..., np.newaxis].astype(np.float32)
+    x, y = next(augmented_batches(images, masks, patch_size=16, batch_size=8, seed=2,
+                                  intensity=0))
+    assert y.shape == (8, 16, 16, classes)
+    np.testing.assert_array_equal(y.sum(axis=-1), 1.0)  # still one-hot
+    assert set(np.unique(y).tolist()) == {0.0, 1.0}
+    # the class of each pixel is the one its image value encodes
+    np.testing.assert_array_equal(np.argmax(y, axis=-1), np.floor(x[..., 0] * classes))

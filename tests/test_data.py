@@ -1,4 +1,5 @@
-"""helpers.datasets.isbi: the manifest, the local mirror, pairing by index, validation, splits."""
+"""helpers.isbi and helpers.data: the manifest, the local mirror, pairing by index, validation,
+splits."""
 
 from __future__ import annotations
 
@@ -406,8 +407,11 @@ def test_split_dataset_sizes_and_membership():
 
 
 def test_split_dataset_disjoint_and_complete():
-    all_indices = [i for part in SPLIT.values() for i in part]
-    assert sorted(all_indices) == list(range(30))
+    # image i holds the value i / 29: every image lands in exactly one part
+    images = (np.arange(30, dtype=np.float32) / 29)[:, None, None, None] * np.ones((30, 2, 2, 1))
+    parts = split_dataset(images, np.ones((30, 2, 2, 1), np.float32))
+    found = sorted(int(i) for x, _ in parts.values() for i in np.rint(x[:, 0, 0, 0] * 29))
+    assert found == list(range(30))
 
 
 def test_split_dataset_real_data(isbi):
@@ -435,3 +439,63 @@ def test_split_dataset_validates_pairs():
     images, masks = _good(n=30)
     with pytest.raises(ValueError, match="masks must be binary"):
         split_dataset(images, masks * 0.5)
+
+
+# --------------------------------------------------------------- load_isbi2012_or_synthetic
+
+
+@pytest.fixture
+def small_synthetic(monkeypatch):
+    """synthetic_membranes at 32 pixels, recording its calls: the fallback, made fast."""
+    import helpers.synthetic
+
+    calls = []
+    real = helpers.synthetic.synthetic_membranes
+
+    def small(n, *, size, seed):
+        calls.append((n, size, seed))
+        return real(n, size=32, seed=seed)
+
+    monkeypatch.setattr(helpers.synthetic, "synthetic_membranes", small)
+    return calls
+
+
+@pytest.mark.parametrize("error", [ConnectionError("no network"), FileNotFoundError("no copy"),
+                                   ValueError("3 files fail their sha256 check")])
+def test_load_isbi2012_or_synthetic_falls_back_on_each_documented_error(
+        error, small_synthetic, monkeypatch, capsys):
+    import helpers.isbi
+
+    assert isinstance(error, helpers.DATA_UNAVAILABLE)
+
+    def unavailable(**kwargs):
+        raise error
+
+    monkeypatch.setattr(helpers.isbi, "load_isbi2012", unavailable)
+    data = helpers.load_isbi2012_or_synthetic()
+    assert data.synthetic
+    assert small_synthetic == [(30, 512, 0), (30, 512, 1)]  # ISBI's shape: 30 + 30 at 512
+    assert data.images.shape == data.masks.shape == data.test_images.shape == (30, 32, 32, 1)
+    output = capsys.readouterr().out
+    assert f"ISBI 2012 is not available here ({error})" in output
+    assert "synthetic look-alike" in output
+
+
+def test_load_isbi2012_or_synthetic_raises_any_other_error(small_synthetic, monkeypatch):
+    import helpers.isbi
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug, not missing data")
+
+    monkeypatch.setattr(helpers.isbi, "load_isbi2012", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        helpers.load_isbi2012_or_synthetic()
+    assert small_synthetic == []
+
+
+def test_load_isbi2012_or_synthetic_loads_isbi_when_it_can(isbi, mirror_root, monkeypatch,
+                                                           small_synthetic):
+    monkeypatch.setenv("UNET_COURSE_DATA", str(mirror_root))
+    data = helpers.load_isbi2012_or_synthetic(verbose=False)
+    assert not data.synthetic and small_synthetic == []
+    np.testing.assert_array_equal(data.masks, isbi.masks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import shutil
 import socket
 import sys
@@ -19,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import helpers
+import helpers.isbi as isbi_module
 from helpers import find_isbi2012, load_isbi2012, read_manifest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 N_FILES = 90
 
@@ -262,15 +265,41 @@ def test_find_isbi2012_data_variable_wins_over_cache(mirror_root, filled_cache, 
     assert find_isbi2012(download=False) == mirror_root / "isbi2012"
 
 
-def test_load_isbi2012_bad_url_scheme(no_data_variable, no_retry_wait):
-    with pytest.raises((ValueError, ConnectionError)) as info:
-        find_isbi2012(base_url="htps://127.0.0.1:1/isbi2012/")
-    assert "sha256" not in str(info.value)
+@pytest.mark.parametrize("base_url", ["htps://127.0.0.1:1/isbi2012/", "ftp://127.0.0.1/",
+                                      "127.0.0.1/isbi2012/"])
+def test_load_isbi2012_bad_url_scheme(base_url, no_data_variable, no_retry_wait, course_cache):
+    with pytest.raises(ValueError, match="base_url must start with https:// or http://") as info:
+        find_isbi2012(base_url=base_url)
+    assert repr(base_url) in str(info.value)
+    assert no_retry_wait == []  # refused before any attempt
+    assert not course_cache.exists() or not any(course_cache.iterdir())
 
 
-def test_course_cache_never_the_checkout():
-    # Guard for the whole suite: the autouse fixture redirected the cache.
-    import helpers.datasets.isbi as isbi
+# The real function, taken before the autouse fixture of conftest.py replaces it.
+REAL_COURSE_CACHE = isbi_module._course_cache
 
-    repository = Path(helpers.__file__).resolve().parents[1]
-    assert repository not in isbi._course_cache().resolve().parents
+
+def test_downloads_land_in_the_checkouts_datasets_folder():
+    assert REAL_COURSE_CACHE() == REPO_ROOT / "datasets" / "isbi2012"
+
+
+def test_downloads_land_in_the_user_cache_when_pip_installed(monkeypatch, tmp_path):
+    import pooch
+
+    monkeypatch.setattr(isbi_module, "_checkout_root", lambda: None)
+    monkeypatch.setattr(pooch, "os_cache", lambda name: tmp_path / "user-cache" / name)
+    assert REAL_COURSE_CACHE() == tmp_path / "user-cache" / "unet-course" / "isbi2012"
+
+
+@pytest.mark.parametrize("where", ["working directory", "course folder"])
+def test_find_isbi2012_relative_data_variable(where, mirror_root, monkeypatch, tmp_path):
+    # A relative UNET_COURSE_DATA is read from the working directory, else the course folder.
+    base = tmp_path / "elsewhere" / "deeper" if where == "course folder" else mirror_root.parent
+    base.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(base)
+    relative = os.path.relpath(mirror_root, REPO_ROOT if where == "course folder" else base)
+    assert not Path(relative).is_absolute()
+    if where == "course folder":
+        assert not (base / relative).is_dir()
+    monkeypatch.setenv("UNET_COURSE_DATA", relative)
+    assert find_isbi2012(download=False).resolve() == (mirror_root / "isbi2012").resolve()

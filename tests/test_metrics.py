@@ -258,6 +258,13 @@ def test_evaluate_summary_matches_individual_functions():
         masks, probabilities, threshold=0.55)
 
 
+def test_evaluate_per_image_names_the_argument_when_lengths_differ():
+    masks = np.stack([_cells((12, 12), s) for s in range(3)])[..., None]
+    with pytest.raises(ValueError, match=r"per_image=True: masks and probabilities must hold "
+                                         r"the same number of images, got 3 and 2"):
+        evaluate(masks, masks[:2], per_image=True)
+
+
 def test_evaluate_per_image_dataframe():
     masks = np.stack([_cells((24, 28), s) for s in range(4)])[..., None]
     probabilities = np.clip(masks * 0.7 + np.random.default_rng(1).random(masks.shape) * 0.4,
@@ -349,8 +356,8 @@ def test_rand_error_bad_ndim():
 def test_metrics_batch_without_channel_axis(func):
     masks = np.stack([_cells((12, 12), seed) for seed in range(2)])  # (2, 12, 12)
     predictions = 1 - masks
-    try:
-        value = func(masks, predictions)
-    except ValueError:
-        return  # refusing the ambiguous shape would be fine too
+    # A batch of binary (N, H, W) masks reads as N images without a channel axis.
+    value = func(masks, predictions)
     assert value == func(masks[..., None], predictions[..., None])
+    assert value == func(masks.astype(bool), predictions.astype(bool))
+    assert value > 0

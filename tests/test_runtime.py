@@ -204,7 +204,6 @@ def test_setup_local_outputs_variable(clean_env, monkeypatch, tmp_path):
     course = setup(verbose=False)
     assert course.output_dir == tmp_path / "elsewhere"
     assert course.checkpoint_dir.is_dir()
-    assert course.data_dir == tmp_path / "data"
     assert not course.drive_mounted
     assert not (tmp_path / "outputs").exists()
 

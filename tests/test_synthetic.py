@@ -1,4 +1,4 @@
-"""helpers.datasets.synthetic: the offline look-alike of ISBI 2012."""
+"""helpers.synthetic: the offline look-alike of ISBI 2012."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_synthetic_membranes_bad_n(n):
 
 @pytest.mark.parametrize("size", [0, 16, 31, (32, 31), (8, 64), -64])
 def test_synthetic_membranes_bad_size(size):
-    with pytest.raises(ValueError, match="size must be at least 32"):
+    with pytest.raises(ValueError, match="size must be an int of at least 32 or a pair"):
         synthetic_membranes(1, size=size)
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
-import warnings
 
 import numpy as np
 import pytest
 
-from helpers import TileGrid, blend_weights, predict_tiled, tile_grid, tile_starts
+from helpers import (
+    TileGrid,
+    blend_weights,
+    predict_non_overlapping,
+    predict_tiled,
+    tile_border_band,
+    tile_grid,
+    tile_starts,
+)
 
 # --------------------------------------------------------------------------- tile_starts
 
@@ -24,13 +32,13 @@ from helpers import TileGrid, blend_weights, predict_tiled, tile_grid, tile_star
     (5, 1, 0, [0, 1, 2, 3, 4]),
 ])
 def test_tile_starts_known_values(length, tile, overlap, expected):
-    assert tile_starts(length, tile, overlap) == expected
+    assert tile_starts(length, tile_size=tile, overlap=overlap) == expected
 
 
 @pytest.mark.parametrize(("length", "tile", "overlap"), list(itertools.product(
     [32, 33, 97, 131, 300, 517], [16, 32], [0, 1, 8, 15])))
 def test_tile_starts_cover_and_overlap(length, tile, overlap):
-    starts = tile_starts(length, tile, overlap)
+    starts = tile_starts(length, tile_size=tile, overlap=overlap)
     assert starts[0] == 0
     assert starts[-1] + tile == length  # the last tile ends at the image's edge
     assert starts == sorted(set(starts))
@@ -46,14 +54,14 @@ def test_tile_starts_cover_and_overlap(length, tile, overlap):
 
 
 def test_tile_starts_tile_larger_than_length():
-    with pytest.raises(ValueError, match=r"tile \(64\) is larger than the image side \(63\)"):
-        tile_starts(63, 64, 8)
+    with pytest.raises(ValueError, match=r"tile_size \(64\) is larger than the image side \(63\)"):
+        tile_starts(63, tile_size=64, overlap=8)
 
 
 @pytest.mark.parametrize("overlap", [-8, 32, 40])
 def test_tile_starts_bad_overlap(overlap):
     with pytest.raises(ValueError, match="overlap"):
-        tile_starts(1000, 32, overlap)
+        tile_starts(1000, tile_size=32, overlap=overlap)
 
 
 # ----------------------------------------------------------------------------- tile_grid
@@ -86,7 +94,8 @@ def test_tile_grid_known_values(shape, tile_size, overlap, pad_mode, margin, row
 def test_tile_grid_reflect_costs_no_extra_tile(length, tile, overlap):
     mirrored = tile_grid((length, length), tile_size=tile, overlap=overlap, pad_mode="reflect")
     plain = tile_grid((length, length), tile_size=tile, overlap=overlap, pad_mode=None)
-    assert len(mirrored.rows) == len(plain.rows) == len(tile_starts(length, tile, overlap))
+    starts = tile_starts(length, tile_size=tile, overlap=overlap)
+    assert len(mirrored.rows) == len(plain.rows) == len(starts)
     assert 0 <= mirrored.margin[0] <= overlap // 2
     assert mirrored.padded_shape[0] <= len(mirrored.rows) * (tile - overlap) + overlap
     # tiles cover the image (image coordinates) and stay inside the padded image
@@ -121,7 +130,7 @@ def test_tile_grid_bad_input(kwargs, message):
     (8, 4), (32, 0), (32, 8), (32, 31), ((32, 48), 8), ((16, 64), 15), (1, 0), (2, 1),
 ])
 def test_blend_weights_properties(tile_size, overlap):
-    weights = blend_weights(tile_size, overlap)
+    weights = blend_weights(tile_size=tile_size, overlap=overlap)
     shape = (tile_size, tile_size) if np.isscalar(tile_size) else tile_size
     assert weights.shape == shape
     assert weights.dtype == np.float64
@@ -141,18 +150,19 @@ def test_blend_weights_properties(tile_size, overlap):
 def test_blend_weights_known_values():
     # 1-D ramp for tile 8, overlap 4: (distance to edge + 1) / 5
     ramp = np.array([0.2, 0.4, 0.6, 0.8, 0.8, 0.6, 0.4, 0.2])
-    np.testing.assert_allclose(blend_weights(8, 4), np.outer(ramp, ramp))
+    np.testing.assert_allclose(blend_weights(tile_size=8, overlap=4), np.outer(ramp, ramp))
     ramp12 = np.array([0.2, 0.4, 0.6, 0.8, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
-    np.testing.assert_allclose(blend_weights(12, 4)[5], ramp12)
-    np.testing.assert_allclose(blend_weights((12, 8), 4), np.outer(ramp12, ramp))
+    np.testing.assert_allclose(blend_weights(tile_size=12, overlap=4)[5], ramp12)
+    np.testing.assert_allclose(blend_weights(tile_size=(12, 8), overlap=4),
+                               np.outer(ramp12, ramp))
 
 
 def test_blend_weights_no_overlap_is_flat():
-    np.testing.assert_array_equal(blend_weights((5, 7), 0), np.ones((5, 7)))
+    np.testing.assert_array_equal(blend_weights(tile_size=(5, 7), overlap=0), np.ones((5, 7)))
 
 
 def test_blend_weights_monotone_towards_centre():
-    row = blend_weights(32, 8)[16]
+    row = blend_weights(tile_size=32, overlap=8)[16]
     assert (np.diff(row[:16]) >= 0).all()
     assert (np.diff(row[16:]) <= 0).all()
 
@@ -160,7 +170,7 @@ def test_blend_weights_monotone_towards_centre():
 @pytest.mark.parametrize("tile_size", [0, -4, 2.5, (32,), (32, 32, 32), (32, 0), "32"])
 def test_blend_weights_bad_tile_size(tile_size):
     with pytest.raises(ValueError, match="tile_size"):
-        blend_weights(tile_size, 0)
+        blend_weights(tile_size=tile_size, overlap=0)
 
 
 # ------------------------------------------------------------------ predict_tiled: identity
@@ -239,7 +249,7 @@ def test_predict_tiled_calls_model_in_batches():
 
     image = np.zeros((2, 100, 100, 1), np.float32)
     predict_tiled(model, image, tile_size=32, overlap=8, batch_size=7, pad_mode=None)
-    n_tiles = 2 * len(tile_starts(100, 32, 8)) ** 2
+    n_tiles = 2 * len(tile_starts(100, tile_size=32, overlap=8)) ** 2
     assert sum(shape[0] for shape in calls) == n_tiles
     assert all(shape[0] <= 7 for shape in calls)
     assert all(shape[1:] == (32, 32, 1) for shape in calls)
@@ -338,7 +348,8 @@ def _seams(result):
 def test_predict_tiled_blending_removes_seams(pad_mode):
     image = np.zeros((64, 200, 1), np.float32)
     hard = _seams(predict_tiled(_ramp_model, image, tile_size=32, overlap=0, pad_mode=pad_mode))
-    borders = [start - 1 for start in tile_starts(200, 32, 0)[1:]]  # column pairs (s-1, s)
+    # column pairs (s-1, s)
+    borders = [start - 1 for start in tile_starts(200, tile_size=32, overlap=0)[1:]]
     # Without overlap each tile border shows the whole ramp: a jump of (about) 1.
     assert hard[borders].mean() > 0.5
     assert hard.max() == pytest.approx(1.0)
@@ -362,18 +373,13 @@ def tiny_unet():
     return custom_unet((None, None, 1), filters=4, num_layers=2)
 
 
-KERAS_UNET_WARNING = r"(?s).*The structure of `inputs` doesn't match the expected structure"
-
-
 @pytest.mark.slow
 def test_predict_tiled_keras_unet_model(tiny_unet):
     image = np.random.default_rng(6).random((100, 140, 1)).astype(np.float32)
-    with warnings.catch_warnings():
-        # See test_predict_tiled_keras_unet_model_no_warning (a known bug).
-        warnings.filterwarnings("ignore", message=KERAS_UNET_WARNING, category=UserWarning)
-        result = predict_tiled(tiny_unet, image, tile_size=32, overlap=8)
-        batch = predict_tiled(tiny_unet, np.stack([image, image[::-1]]), tile_size=32,
-                              overlap=8)
+    # No warnings filter here: pytest turns every warning into an error (pyproject.toml),
+    # so this also checks that keras-unet's list-shaped input makes Keras warn no more.
+    result = predict_tiled(tiny_unet, image, tile_size=32, overlap=8)
+    batch = predict_tiled(tiny_unet, np.stack([image, image[::-1]]), tile_size=32, overlap=8)
     assert result.shape == (100, 140, 1)
     assert result.dtype == np.float32
     assert 0.0 <= result.min() and result.max() <= 1.0  # sigmoid output
@@ -382,18 +388,8 @@ def test_predict_tiled_keras_unet_model(tiny_unet):
     # A tile that covers the whole image and sees no padding gives model.predict's answer.
     crop = image[:64, :96]
     whole = tiny_unet.predict_on_batch(crop[np.newaxis])[0]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=KERAS_UNET_WARNING, category=UserWarning)
-        tiled = predict_tiled(tiny_unet, crop, tile_size=(64, 96), overlap=0)
+    tiled = predict_tiled(tiny_unet, crop, tile_size=(64, 96), overlap=0)
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
-
-
-@pytest.mark.slow
-def test_predict_tiled_keras_unet_model_no_warning(tiny_unet):
-    image = np.random.default_rng(7).random((64, 64, 1)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        predict_tiled(tiny_unet, image, tile_size=32, overlap=8)
 
 
 def test_predict_tiled_fixed_input_model_wrong_tile():
@@ -460,3 +456,96 @@ def test_predict_tiled_bad_batch_size(batch_size):
 def test_predict_tiled_bad_pad_mode(pad_mode):
     with pytest.raises(ValueError, match="pad_mode must be 'reflect' or None"):
         predict_tiled(identity, np.zeros((64, 64)), tile_size=32, overlap=8, pad_mode=pad_mode)
+
+
+@pytest.mark.parametrize(("shape", "tile_size", "overlap"), [
+    ((300, 300), 128, 32), ((260, 512), 128, 32), ((100, 130), (32, 48), 8), ((97, 33), 16, 8),
+])
+def test_predict_tiled_reflect_costs_no_extra_tile(shape, tile_size, overlap):
+    # The docstring's claim, on predict_tiled itself: the mirror fits in the slack.
+    image = np.random.default_rng(10).random((*shape, 1)).astype(np.float32)
+    counts = {}
+    for pad_mode in ("reflect", None):
+        recorder = _Recorder()
+        predict_tiled(recorder, image, tile_size=tile_size, overlap=overlap, pad_mode=pad_mode)
+        counts[pad_mode] = len(recorder.tiles)
+    assert counts["reflect"] == counts[None]
+    assert tile_grid(shape, tile_size=tile_size, overlap=overlap).margin != (0, 0)
+
+
+# ------------------------------------------------------------------------- keyword API
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tile_starts(300, 128, 32),
+    lambda: blend_weights(128, 32),
+])
+def test_tile_helpers_take_tile_size_and_overlap_by_keyword_only(call):
+    with pytest.raises(TypeError):
+        call()
+
+
+@pytest.mark.parametrize("function", [tile_starts, blend_weights, tile_grid, predict_tiled])
+def test_tile_helpers_share_predict_tiled_keyword_names(function):
+    parameters = inspect.signature(function).parameters
+    for name in ("tile_size", "overlap"):
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default == inspect.signature(predict_tiled).parameters[
+            name].default
+
+
+# --------------------------------------------------------------------- tile_border_band
+
+
+@pytest.mark.parametrize(("size", "tile_size", "width", "expected"), [
+    (256, 128, 8, list(range(120, 136))),
+    (512, 128, 8, [*range(120, 136), *range(248, 264), *range(376, 392)]),
+    (300, 100, 2, [98, 99, 100, 101, 198, 199, 200, 201]),
+    (128, 128, 8, []),
+])
+def test_tile_border_band_known_values(size, tile_size, width, expected):
+    band = tile_border_band((size, size), tile_size=tile_size, width=width)
+    assert np.flatnonzero(band[0]).tolist() == expected  # a row far from any border
+    np.testing.assert_array_equal(band, band.T)
+    # as many pixels from each of the two tiles that meet at a border
+    for border in range(tile_size, size, tile_size):
+        assert band[0, border - width : border].all() and band[0, border : border + width].all()
+
+
+@pytest.mark.parametrize("width", [0, 65, 2.0])
+def test_tile_border_band_bad_width(width):
+    with pytest.raises(ValueError, match="width must be an int from 1"):
+        tile_border_band((256, 256), tile_size=128, width=width)
+
+
+# -------------------------------------------------------------- predict_non_overlapping
+
+
+class _PredictRecorder:
+    def __init__(self, scale=1.0):
+        self.calls = []
+        self.scale = scale
+
+    def predict(self, tiles, batch_size, verbose):
+        self.calls.append((len(tiles), batch_size))
+        return tiles * self.scale
+
+
+def test_predict_non_overlapping_pastes_tiles_back():
+    images = np.random.default_rng(11).random((2, 96, 96, 1)).astype(np.float32)
+    model = _PredictRecorder(scale=2.0)
+    result = predict_non_overlapping(model, images, tile_size=32, batch_size=4)
+    np.testing.assert_allclose(result, 2 * images, rtol=1e-6)
+    assert model.calls == [(2 * 9, 4)]  # every tile once, no overlap
+    single = predict_non_overlapping(model, images[0], tile_size=32)
+    np.testing.assert_allclose(single, 2 * images[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ((2, 64, 96, 1), "must be square"),
+    ((64, 96), "must be square"),
+    ((1, 96, 96, 1), r"tile_size \(64\) must divide the image side \(96\)"),
+])
+def test_predict_non_overlapping_bad_input(shape, message):
+    with pytest.raises(ValueError, match=message):
+        predict_non_overlapping(_PredictRecorder(), np.zeros(shape), tile_size=64)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers._checks import as_pair
+
 __all__ = ["TISSUE_CLASSES", "synthetic_membranes", "synthetic_tissue"]
 
 #: Class indices of `synthetic_tissue`.
@@ -21,15 +23,10 @@ TISSUE_CLASSES = ("interior", "membrane", "organelle")
 def _check(n: int, size, seed) -> tuple[int, int]:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}.")
-    pair = (size, size) if np.isscalar(size) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise ValueError(f"size must be an int or a pair (height, width) of ints, got {size!r}.")
-    height, width = pair
-    if min(height, width) < 32:
-        raise ValueError(f"size must be at least 32 pixels per side, got {size!r}.")
+    height, width = as_pair(size, "size", minimum=32)
     if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}.")
-    return int(height), int(width)
+    return height, width
 
 
 def _smooth_noise(rng, shape, scale) -> np.ndarray:
@@ -119,16 +116,14 @@ def synthetic_membranes(n: int, *, size=256, seed: int | None = 0):
     """EM-like images with exact binary masks, shaped like ISBI 2012.
 
     The offline stand-in for `load_isbi2012`: same layout, same label meaning
-    (1 = cell interior, 0 = membrane), about the same class balance.
+    (1 = cell interior, 0 = membrane), about the same class balance. The images
+    are those of `synthetic_tissue`; the masks mark its membrane class as 0.
 
     Parameters
     ----------
-    n : int
-        Number of images.
-    size : int or (int, int), default 256
-        Height and width; need not be square.
-    seed : int or None, default 0
-        The same seed gives the same arrays.
+    n, size, seed
+        As for `synthetic_tissue`: how many images, their side or (height, width),
+        and the seed that makes them again.
 
     Returns
     -------
