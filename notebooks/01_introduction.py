@@ -266,7 +266,7 @@ def check_exercise_1(answer):
     return result
 
 
-check_exercise_1(answer_1)
+check_exercise_1(answer_1);  # the semicolon: the check prints its verdict; Jupyter need not echo it
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 1
@@ -455,7 +455,7 @@ def check_exercise_2(answer):
     return result
 
 
-check_exercise_2(answer_2)
+check_exercise_2(answer_2);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 2
@@ -634,7 +634,7 @@ def check_exercise_3(noisy_batches):
     return result
 
 
-check_exercise_3(answer_3)
+check_exercise_3(answer_3);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 3
@@ -788,7 +788,7 @@ def check_exercise_4(answer):
     return result
 
 
-check_exercise_4(answer_4)
+check_exercise_4(answer_4);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 4
@@ -870,7 +870,7 @@ def check_exercise_5(answer):
     return result
 
 
-check_exercise_5(answer_5)
+check_exercise_5(answer_5);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 5
@@ -1196,7 +1196,7 @@ def check_exercise_6(answer):
     return result
 
 
-check_exercise_6(answer_6)
+check_exercise_6(answer_6);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 6
@@ -1248,7 +1248,7 @@ def check_exercise_7(answer):
     return result
 
 
-check_exercise_7(answer_7)
+check_exercise_7(answer_7);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 7

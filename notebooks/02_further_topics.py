@@ -441,7 +441,7 @@ def check_exercise_1(answer_512, answer_600):
     return all(verdict == "correct" for verdict in verdicts)
 
 
-check_exercise_1(tiles_512_overlap_64, tiles_600_overlap_32)
+check_exercise_1(tiles_512_overlap_64, tiles_600_overlap_32);  # the semicolon: the check prints its verdict; Jupyter need not echo it
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 1
@@ -690,7 +690,7 @@ def check_exercise_2(dice_answer, jaccard_answer):
     return all(verdict == "correct" for verdict in verdicts)
 
 
-check_exercise_2(dice_prefers, jaccard_prefers)
+check_exercise_2(dice_prefers, jaccard_prefers);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 2
@@ -798,7 +798,7 @@ def check_exercise_3(small_answer, large_answer):
             self_check("gradient 1000", large_answer, large, rtol=0.01)] == ["correct"] * 2
 
 
-check_exercise_3(adam_step_small_gradient, adam_step_large_gradient)
+check_exercise_3(adam_step_small_gradient, adam_step_large_gradient);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 3
@@ -858,7 +858,7 @@ def check_exercise_4(run_answer, images_answer):
             self_check("decided on", images_answer, "validation")] == ["correct"] * 2
 
 
-check_exercise_4(kept_run, decided_on)
+check_exercise_4(kept_run, decided_on);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 4
@@ -949,7 +949,7 @@ def check_exercise_5(answer):
                       rtol=0.01) == "correct"
 
 
-check_exercise_5(megabytes_batch_16_tile_256)
+check_exercise_5(megabytes_batch_16_tile_256);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 5
@@ -1042,7 +1042,7 @@ def check_exercise_6(answer):
                       first_epoch_after_disconnect(3)) == "correct"
 
 
-check_exercise_6(first_epoch_resumed)
+check_exercise_6(first_epoch_resumed);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 6
@@ -1143,7 +1143,7 @@ def check_exercise_7(pixel_answer, rand_answer):
             self_check("Rand error", rand_answer, threshold)] == ["correct"] * 2
 
 
-check_exercise_7(best_threshold_pixel, best_threshold_rand)
+check_exercise_7(best_threshold_pixel, best_threshold_rand);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 7
@@ -1287,7 +1287,7 @@ def check_exercise_8(answer):
     return self_check("5 levels", answer, unet_field_of_view(deeper), rtol=0.1) == "correct"
 
 
-check_exercise_8(field_of_view_5_levels)
+check_exercise_8(field_of_view_5_levels);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 8
@@ -1390,7 +1390,7 @@ def check_exercise_9(answer):
     return self_check("accuracy", answer, np.trace(counts) / counts.sum(), rtol=1e-6) == "correct"
 
 
-check_exercise_9(tissue_accuracy)
+check_exercise_9(tissue_accuracy);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 9
@@ -1453,7 +1453,7 @@ def check_exercise_10(compute_answer, weight_answer):
             self_check("keeps weights in", weight_answer, layer.kernel.dtype)] == ["correct"] * 2
 
 
-check_exercise_10(compute_dtype, weight_dtype)
+check_exercise_10(compute_dtype, weight_dtype);
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution 10
