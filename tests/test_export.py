@@ -39,7 +39,7 @@ def trained():
 
 def test_export_round_trip_both_formats_predict_the_same(trained, tmp_path):
     model, x = trained
-    table = export_round_trip(model, x[:2], folder=tmp_path / "export")
+    table = export_round_trip(model, x[:2], folder=tmp_path / "export", onnx=False)
     assert table["format"].tolist() == ["keras", "saved_model"]
     assert (tmp_path / "export" / "unet.keras").is_file()
     assert (tmp_path / "export" / "unet_savedmodel" / "saved_model.pb").is_file()
@@ -66,13 +66,36 @@ def test_export_round_trip_detects_a_different_model(trained, tmp_path, monkeypa
     model, x = trained
     monkeypatch.setattr(export_module, "_predict_keras_file",
                         lambda path, tiles: _small_unet_like(seed=1).predict(tiles, verbose=0))
-    table = export_round_trip(model, x[:2], folder=tmp_path)
+    table = export_round_trip(model, x[:2], folder=tmp_path, onnx=False)
     assert table.set_index("format")["same"].to_dict() == {"keras": False, "saved_model": True}
+
+
+def test_export_round_trip_onnx_predicts_the_same(trained, tmp_path):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    model, x = trained
+    table = export_round_trip(model, x[:3], folder=tmp_path, onnx=True).set_index("format")
+    assert table.index.tolist() == ["keras", "saved_model", "onnx"]
+    assert (tmp_path / "unet.onnx").is_file()
+    assert table.loc["onnx", "same"], table
+    assert table.loc["onnx", "max_abs_difference"] <= 1e-5
+
+
+def test_export_round_trip_onnx_by_default_only_when_installed(trained, tmp_path, monkeypatch):
+    import helpers.export as export_module
+
+    model, x = trained
+    monkeypatch.setattr(export_module, "_onnx_available", lambda: False)
+    table = export_round_trip(model, x[:1], folder=tmp_path)
+    assert table["format"].tolist() == ["keras", "saved_model"]
+    with pytest.raises(ModuleNotFoundError, match="pip install tf2onnx onnxruntime"):
+        export_round_trip(model, x[:1], folder=tmp_path, onnx=True)
 
 
 @pytest.mark.parametrize(("tiles", "options", "match"), [
     (np.zeros((32, 32, 1)), {}, r"tiles must be a batch \(N, H, W, C\), got shape \(32, 32, 1\)"),
     (np.zeros((1, 32, 32, 1)), {"atol": -1}, r"atol must be a number >= 0, got -1"),
+    (np.zeros((1, 32, 32, 1)), {"onnx": "yes"}, r"onnx must be None, True or False, got 'yes'"),
 ])
 def test_export_round_trip_bad_input(trained, tmp_path, tiles, options, match):
     model, _ = trained
