@@ -35,8 +35,10 @@ from helpers.metrics import (
     iou_per_class,
     pixel_error,
     rand_error,
+    split_merge_counts,
     threshold_sweep,
     variation_of_information,
+    worst_tiles,
 )
 from helpers.plots import plot_error_map, plot_history, plot_samples, plot_unet
 from helpers.runtime import (
@@ -121,6 +123,7 @@ __all__ = [
     "setup",
     "soft_jaccard_loss",
     "split_dataset",
+    "split_merge_counts",
     "start_tensorflow",
     "synthetic_membranes",
     "synthetic_tissue",
@@ -132,4 +135,5 @@ __all__ = [
     "training_log",
     "validate_pairs",
     "variation_of_information",
+    "worst_tiles",
 ]
