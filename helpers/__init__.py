@@ -40,7 +40,14 @@ from helpers.metrics import (
     variation_of_information,
     worst_tiles,
 )
-from helpers.plots import plot_error_map, plot_history, plot_samples, plot_unet
+from helpers.plots import (
+    OVERLAY_COLOURS,
+    plot_error_map,
+    plot_history,
+    plot_samples,
+    plot_unet,
+    plot_worst_tiles,
+)
 from helpers.runtime import (
     CourseSetup,
     Runtime,
@@ -78,6 +85,7 @@ __all__ = [
     "DATA_UNAVAILABLE",
     "ISBI2012",
     "ISBI2012_URL",
+    "OVERLAY_COLOURS",
     "SPLIT",
     "TISSUE_CLASSES",
     "Interval",
@@ -112,6 +120,7 @@ __all__ = [
     "plot_history",
     "plot_samples",
     "plot_unet",
+    "plot_worst_tiles",
     "predict_non_overlapping",
     "predict_tiled",
     "rand_error",
