@@ -378,6 +378,9 @@ def split_merge_counts(masks, predictions, *, threshold: float = 0.5,
     dict of str -> int
         ``splits`` (true cells split), ``merges`` (predicted cells that merge true
         cells), ``true_cells`` and ``predicted_cells`` (how many cells there are).
+        Each offending cell counts once: a predicted cell that swallows five true
+        cells is one merge, a true cell cut in three is one split. Comparing
+        ``predicted_cells`` with ``true_cells`` shows how many cells were lost.
 
     Raises
     ------
