@@ -35,10 +35,19 @@ from helpers.metrics import (
     iou_per_class,
     pixel_error,
     rand_error,
+    split_merge_counts,
     threshold_sweep,
     variation_of_information,
+    worst_tiles,
 )
-from helpers.plots import plot_error_map, plot_history, plot_samples, plot_unet
+from helpers.plots import (
+    OVERLAY_COLOURS,
+    plot_error_map,
+    plot_history,
+    plot_samples,
+    plot_unet,
+    plot_worst_tiles,
+)
 from helpers.runtime import (
     CourseSetup,
     Runtime,
@@ -76,6 +85,7 @@ __all__ = [
     "DATA_UNAVAILABLE",
     "ISBI2012",
     "ISBI2012_URL",
+    "OVERLAY_COLOURS",
     "SPLIT",
     "TISSUE_CLASSES",
     "Interval",
@@ -110,6 +120,7 @@ __all__ = [
     "plot_history",
     "plot_samples",
     "plot_unet",
+    "plot_worst_tiles",
     "predict_non_overlapping",
     "predict_tiled",
     "rand_error",
@@ -121,6 +132,7 @@ __all__ = [
     "setup",
     "soft_jaccard_loss",
     "split_dataset",
+    "split_merge_counts",
     "start_tensorflow",
     "synthetic_membranes",
     "synthetic_tissue",
@@ -132,4 +144,5 @@ __all__ = [
     "training_log",
     "validate_pairs",
     "variation_of_information",
+    "worst_tiles",
 ]

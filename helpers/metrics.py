@@ -1,6 +1,7 @@
 """Segmentation measures in NumPy, as the ISBI 2012 challenge and the field report them.
 
-Introduced in notebook 01, section "Evaluation"; notebook 02 goes deeper.
+Introduced in notebook 01, section "Evaluation"; notebook 02 goes deeper
+(section "7. Evaluation in depth": `split_merge_counts`, `worst_tiles`).
 
 Conventions: for the binary ISBI task, masks and probabilities have one channel
 (or none) and 1 means cell interior, 0 membrane. Probabilities are thresholded
@@ -20,8 +21,10 @@ __all__ = [
     "iou_per_class",
     "pixel_error",
     "rand_error",
+    "split_merge_counts",
     "threshold_sweep",
     "variation_of_information",
+    "worst_tiles",
 ]
 
 BINARY_CLASSES = ("membrane", "interior")
@@ -334,3 +337,172 @@ def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True)
             row["rand_error"] = rand_error(masks, probabilities, threshold=threshold)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _min_overlap(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"min_overlap must be an int of at least 1 (pixels), got {value!r}.")
+    return int(value)
+
+
+def split_merge_counts(masks, predictions, *, threshold: float = 0.5,
+                       min_overlap: int = 10) -> dict[str, int]:
+    """Count the cells a prediction splits and the cells it merges, summed over images.
+
+    Introduced in notebook 02, section "7. Evaluation in depth". The Rand error says
+    how wrong a segmentation is; these counts say which way: a *split* is a true cell
+    cut into two or more predicted cells (an invented membrane), a *merge* is a
+    predicted cell that spans two or more true cells (a gap in a membrane). Cells
+    are the 4-connected regions of interior, as for `rand_error`; ground-truth
+    membrane is ignored, so only overlaps of interior with interior count.
+
+    Parameters
+    ----------
+    masks, predictions : array_like
+        True masks and predicted probabilities (or masks) of interior, one image
+        (H, W[, 1]) or a batch (N, H, W[, 1]).
+    threshold : float, default 0.5
+        In [0, 1]; a probability ``>= threshold`` is interior.
+    min_overlap : int, default 10
+        Pixels two cells must share for their overlap to count. A true cell is split
+        when at least two predicted cells each cover at least this many of its
+        pixels; a predicted cell is a merge when it covers at least this many pixels
+        of each of two or more true cells. The default ignores specks and corner
+        slivers of a few pixels (10 pixels is about a 3 by 3 patch), which are noise
+        rather than a cell cut in two; a typical cell is far larger (the median cell
+        of the 30 ISBI 2012 training labels covers about 570 pixels). Set 1 to
+        count every overlap.
+
+    Returns
+    -------
+    dict of str -> int
+        ``splits`` (true cells split), ``merges`` (predicted cells that merge true
+        cells), ``true_cells`` and ``predicted_cells`` (how many cells there are).
+        Each offending cell counts once: a predicted cell that swallows five true
+        cells is one merge, a true cell cut in three is one split. Comparing
+        ``predicted_cells`` with ``true_cells`` shows how many cells were lost.
+
+    Raises
+    ------
+    ValueError
+        If the inputs do not pair (see `rand_error`), or `threshold` or
+        `min_overlap` is out of range.
+
+    Examples
+    --------
+    Two true cells side by side; the prediction leaves a gap in the membrane
+    between them, so one predicted cell covers both:
+
+    >>> truth = np.ones((6, 9))
+    >>> truth[:, 4] = 0
+    >>> leaky = truth.copy()
+    >>> leaky[2, 4] = 1
+    >>> split_merge_counts(truth, leaky, min_overlap=1)
+    {'splits': 0, 'merges': 1, 'true_cells': 2, 'predicted_cells': 1}
+    """
+    min_overlap = _min_overlap(min_overlap)
+    truth, guess = _per_image(masks, predictions, threshold)
+    counts = dict.fromkeys(("splits", "merges", "true_cells", "predicted_cells"), 0)
+    for true_image, guessed_image in zip(truth, guess, strict=True):
+        true_cells, guessed_cells = _segments(true_image), _segments(guessed_image)
+        both = (true_cells > 0) & (guessed_cells > 0)
+        # Contingency table of (true cell, predicted cell) pairs that share pixels.
+        pairs, shared = np.unique(np.stack([true_cells[both], guessed_cells[both]]), axis=1,
+                                  return_counts=True)
+        true_of_pair, guessed_of_pair = pairs[:, shared >= min_overlap]
+        counts["splits"] += int(np.sum(np.unique(true_of_pair, return_counts=True)[1] >= 2))
+        counts["merges"] += int(np.sum(np.unique(guessed_of_pair, return_counts=True)[1] >= 2))
+        counts["true_cells"] += int(true_cells.max())
+        counts["predicted_cells"] += int(guessed_cells.max())
+    return counts
+
+
+WORST_TILE_METRICS = ("rand_error", "pixel_error")
+
+
+def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float = 0.5,
+                metric: str = "rand_error"):
+    """The `k` tiles of a batch that a prediction gets most wrong, worst first.
+
+    Introduced in notebook 02, section "7. Evaluation in depth". One figure over
+    a whole test set hides where the errors are; looking at the worst places
+    shows what kind they are. Each image is cut into a non-overlapping grid of
+    `tile_size` tiles, each tile is scored on its own, and the worst `k` are kept.
+    A cell cut by a tile's edge counts as two cells there, so the Rand error of a
+    tile is not its share of the whole image's.
+
+    Parameters
+    ----------
+    masks, probabilities : array_like
+        True masks and predicted probabilities of interior, one image (H, W[, 1])
+        or a batch (N, H, W[, 1]).
+    tile_size : int or (int, int)
+        Height and width of a tile; it must divide the images' height and width.
+    k : int, default 4
+        How many tiles to return. When there are fewer tiles than `k`, all of them
+        are returned, ranked (no error).
+    threshold : float, default 0.5
+        In [0, 1]; a probability ``>= threshold`` is interior.
+    metric : {"rand_error", "pixel_error"}, default "rand_error"
+        Which measure ranks the tiles; both are reported. Ties keep the grid's order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tile, worst first, with columns ``image`` (index in the batch),
+        ``row`` and ``col`` (the tile's top-left pixel), ``rand_error`` and
+        ``pixel_error``. A tile with no true interior has no cells to split or
+        merge: its ``rand_error`` is NaN and it ranks last by Rand error.
+
+    Raises
+    ------
+    ValueError
+        If the inputs do not pair, `tile_size` does not fit the images, or an
+        option is out of range.
+
+    Examples
+    --------
+    Two 4 by 4 tiles; in the second, the membrane between two cells has a gap:
+
+    >>> truth = np.ones((4, 8))
+    >>> truth[:, [1, 6]] = 0
+    >>> leaky = truth.copy()
+    >>> leaky[1, 6] = 1
+    >>> worst_tiles(truth, leaky, tile_size=4, k=1)
+       image  row  col  rand_error  pixel_error
+    0      0    0    4        0.32       0.0625
+    """
+    import pandas as pd
+
+    from helpers._checks import as_pair
+
+    if metric not in WORST_TILE_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(WORST_TILE_METRICS)}, "
+                         f"got {metric!r}.")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an int of at least 1, got {k!r}.")
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
+    truth, guess = _per_image(masks, probabilities, threshold)
+    height, width = truth.shape[1:]
+    if tile_h > height or tile_w > width or height % tile_h or width % tile_w:
+        raise ValueError(
+            f"tile_size must divide the images' height and width {(height, width)} exactly "
+            f"(and be no larger), got {(tile_h, tile_w)}. Fix: choose a divisor of both, "
+            f"e.g. tile_size={np.gcd(height, width) // 4 or 1}."
+        )
+    rows = []
+    for image, (true_image, guessed_image) in enumerate(zip(truth, guess, strict=True)):
+        for row in range(0, height, tile_h):
+            for col in range(0, width, tile_w):
+                # A channel axis of 1, so that a tile is never read as one-hot classes.
+                true_tile = true_image[row:row + tile_h, col:col + tile_w, np.newaxis]
+                guessed_tile = guessed_image[row:row + tile_h, col:col + tile_w, np.newaxis]
+                rows.append({
+                    "image": image, "row": row, "col": col,
+                    "rand_error": (rand_error(true_tile, guessed_tile) if true_tile.any()
+                                   else float("nan")),
+                    "pixel_error": pixel_error(true_tile, guessed_tile),
+                })
+    table = pd.DataFrame(rows, columns=["image", "row", "col", "rand_error", "pixel_error"])
+    table = table.sort_values(metric, ascending=False, kind="stable", na_position="last")
+    return table.head(k).reset_index(drop=True)

@@ -1,14 +1,38 @@
 """Figures: images with masks and predictions, error maps, training curves, a U-Net's structure.
 
-Introduced in notebook 01. Every function takes ``ax=None`` (or ``axes=None``),
-returns the figure, and never calls ``plt.show()``: the notebook decides.
+Introduced in notebook 01; notebook 02, section "7. Evaluation in depth", adds
+`plot_worst_tiles` and the colour-blind-safe `OVERLAY_COLOURS`. Every function takes
+``ax=None`` (or ``axes=None``), returns the figure, and never calls ``plt.show()``:
+the notebook decides.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
-__all__ = ["plot_error_map", "plot_history", "plot_samples", "plot_unet"]
+from helpers._checks import as_pair
+
+__all__ = ["OVERLAY_COLOURS", "plot_error_map", "plot_history", "plot_samples", "plot_unet",
+           "plot_worst_tiles"]
+
+#: Colours of the overlays on images (read-only), from Okabe and Ito's palette for
+#: colour-blind readers: Okabe, M. and Ito, K. (2008) "Color Universal Design (CUD):
+#: how to make figures and presentations that are friendly to colorblind people",
+#: https://jfly.uni-koeln.de/color/ . Missed membrane is their vermillion (#D55E00, an
+#: orange red), invented membrane their blue (#0072B2): under simulated deuteranopia and
+#: protanopia (Machado et al. 2009) they become a yellow-brown and a blue that stay far
+#: apart, where plain red and green become nearly the same (tests/test_plots.py checks
+#: this). "membrane" is the colour of the membrane overlay in `plot_samples`. Introduced
+#: in notebook 02, section "7. Evaluation in depth".
+OVERLAY_COLOURS = MappingProxyType({
+    "missed": "#D55E00",    # vermillion
+    "invented": "#0072B2",  # blue
+    "membrane": "#D55E00",  # vermillion
+})
+# The words the figures' titles use for them: what a reader would call these colours.
+_COLOUR_WORDS = MappingProxyType({"missed": "orange", "invented": "blue", "membrane": "orange"})
 
 
 def _grey(array):
@@ -30,7 +54,8 @@ def plot_samples(images, masks, predictions=None, *, n=3, threshold=0.5, axes=No
     """Show images, their masks, and (optionally) predictions with an overlay.
 
     Columns: image, mask (white = interior), then, if `predictions` are given,
-    the probability map and the thresholded prediction's membrane in red over the image.
+    the probability map and the thresholded prediction's membrane in orange
+    (``OVERLAY_COLOURS["membrane"]``) over the image.
 
     Parameters
     ----------
@@ -52,7 +77,8 @@ def plot_samples(images, masks, predictions=None, *, n=3, threshold=0.5, axes=No
     columns = 2 if predictions is None else 4
     fig, axes = _axes(axes, n, columns)
     axes = np.asarray(axes).reshape(n, columns)
-    names = ["image", "mask (white = interior)", "probability of interior", "membrane (red)"]
+    names = ["image", "mask (white = interior)", "probability of interior",
+             f"membrane ({_COLOUR_WORDS['membrane']})"]
     for row in range(n):
         image = _grey(images[row])
         axes[row, 0].imshow(image, cmap="gray", vmin=0, vmax=1)
@@ -60,11 +86,8 @@ def plot_samples(images, masks, predictions=None, *, n=3, threshold=0.5, axes=No
         if predictions is not None:
             probability = _grey(predictions[row])
             axes[row, 2].imshow(probability, cmap="magma", vmin=0, vmax=1)
-            overlay = np.zeros(image.shape + (4,))
-            overlay[..., 0] = 1.0
-            overlay[..., 3] = 0.6 * (probability < threshold)
             axes[row, 3].imshow(image, cmap="gray", vmin=0, vmax=1)
-            axes[row, 3].imshow(overlay)
+            axes[row, 3].imshow(_tint(probability < threshold, "membrane", 0.6))
         for column in range(columns):
             axes[row, column].set_axis_off()
             if row == 0:
@@ -75,11 +98,39 @@ def plot_samples(images, masks, predictions=None, *, n=3, threshold=0.5, axes=No
     return fig
 
 
+def _tint(where, colour: str, alpha: float) -> np.ndarray:
+    """An RGBA layer: `OVERLAY_COLOURS[colour]` at opacity `alpha` where `where`, else clear."""
+    from matplotlib.colors import to_rgb
+
+    where = np.asarray(where, dtype=bool)
+    layer = np.zeros(where.shape + (4,))
+    layer[where] = (*to_rgb(OVERLAY_COLOURS[colour]), alpha)
+    return layer
+
+
+def _draw_errors(ax, image, mask, probability, threshold) -> float:
+    """Draw `image` with missed and invented membrane over it; return the pixel error."""
+    predicted_interior = probability >= threshold
+    missed = (mask < 0.5) & predicted_interior
+    invented = (mask >= 0.5) & ~predicted_interior
+    overlay = _tint(missed, "missed", 0.85) + _tint(invented, "invented", 0.85)  # disjoint
+    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+    ax.imshow(overlay)
+    ax.set_axis_off()
+    return float(np.mean(missed | invented))
+
+
+def _error_legend() -> str:
+    return f"{_COLOUR_WORDS['missed']}: missed, {_COLOUR_WORDS['invented']}: invented membrane"
+
+
 def plot_error_map(image, mask, probability, *, threshold=0.5, ax=None, title=None):
     """Overlay the errors of a prediction on its image.
 
-    Red: membrane that was missed (predicted interior). Blue: membrane that was
-    invented (predicted membrane where the truth is interior).
+    Orange (``OVERLAY_COLOURS["missed"]``): membrane that was missed (predicted
+    interior). Blue (``OVERLAY_COLOURS["invented"]``): membrane that was invented
+    (predicted membrane where the truth is interior). The two stay distinct for
+    colour-blind readers (see `OVERLAY_COLOURS`).
 
     Parameters
     ----------
@@ -102,18 +153,96 @@ def plot_error_map(image, mask, probability, *, threshold=0.5, ax=None, title=No
         )
     fig, ax = _axes(ax)
     ax = ax[0, 0] if isinstance(ax, np.ndarray) else ax
-    predicted_interior = probability >= threshold
-    missed = (mask < 0.5) & predicted_interior
-    invented = (mask >= 0.5) & ~predicted_interior
-    overlay = np.zeros(image.shape + (4,))
-    overlay[missed] = (1.0, 0.1, 0.1, 0.85)
-    overlay[invented] = (0.2, 0.5, 1.0, 0.85)
-    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-    ax.imshow(overlay)
-    error = float(np.mean(missed | invented))
-    ax.set_title(title or f"errors: {error:.3f} (red missed, blue invented membrane)",
-                 fontsize=9)
-    ax.set_axis_off()
+    error = _draw_errors(ax, image, mask, probability, threshold)
+    ax.set_title(title or f"errors: {error:.3f} ({_error_legend()})", fontsize=9)
+    return fig
+
+
+def _batch(array, name: str) -> np.ndarray:
+    """(H, W[, 1]) or (N, H, W[, 1]) as (N, H, W); a last axis of 1 is a channel, as in
+    `helpers.metrics`."""
+    array = np.asarray(array)
+    if array.ndim in (3, 4) and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim != 3:
+        raise ValueError(f"{name} must be one image (H, W[, 1]) or a batch (N, H, W[, 1]), "
+                         f"got shape {array.shape}.")
+    return array
+
+
+def plot_worst_tiles(images, masks, probabilities, *, tile_size, k=4, threshold=0.5,
+                     axes=None):
+    """Show the `k` tiles with the highest Rand error: the image with its errors, and P(interior).
+
+    Introduced in notebook 02, section "7. Evaluation in depth". The tiles are those
+    of `helpers.worst_tiles` (a non-overlapping grid; the worst first). One column
+    per tile: on top the image with missed (orange) and invented (blue) membrane as
+    in `plot_error_map`, below the predicted probability of interior. Each title
+    gives the image's index in the batch, the tile's top-left pixel (row, col) and
+    its Rand error.
+
+    Parameters
+    ----------
+    images, masks, probabilities : ndarray, shape (N, H, W[, 1]) or (H, W[, 1])
+        Images, their true masks and the predicted probabilities of interior.
+    tile_size : int or (int, int)
+        Height and width of a tile; it must divide the images' height and width.
+    k : int, default 4
+        How many tiles to show; with fewer tiles than `k`, all of them are shown.
+    threshold : float, default 0.5
+        In [0, 1]; a probability ``>= threshold`` is interior.
+    axes : array of Axes, shape (2, k), optional
+        Where to draw (as many columns as tiles are shown).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        As `helpers.worst_tiles`; also when the images do not match the masks, or
+        `axes` has the wrong shape.
+
+    Examples
+    --------
+    >>> masks = np.ones((1, 16, 16))
+    >>> masks[:, 3] = 0
+    >>> probabilities = masks.copy()
+    >>> probabilities[0, 3, 2] = 1  # a gap in the membrane of the tile at (0, 0)
+    >>> fig = plot_worst_tiles(masks, masks, probabilities, tile_size=8, k=2)
+    >>> fig.axes[0].get_title().splitlines()
+    ['image 0, tile (0, 0)', 'Rand error 0.332']
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
+    """
+    from helpers.metrics import worst_tiles
+
+    table = worst_tiles(masks, probabilities, tile_size=tile_size, k=k, threshold=threshold)
+    images = _batch(images, "images")
+    masks, probabilities = _batch(masks, "masks"), _batch(probabilities, "probabilities")
+    if images.shape != masks.shape:
+        raise ValueError(f"images must match masks, shape (N, H, W[, 1]); got {np.shape(images)} "
+                         f"for images and {masks.shape} for masks (channel axis dropped).")
+    if axes is not None and np.size(axes) != 2 * len(table):
+        raise ValueError(f"axes must hold 2 rows of {len(table)} Axes (one column per tile "
+                         f"shown), got {np.size(axes)} Axes.")
+    fig, axes = _axes(axes, 2, len(table), size=2.8)
+    axes = np.asarray(axes).reshape(2, len(table))
+    tile_h, tile_w = as_pair(tile_size, "tile_size")
+    for column, tile in enumerate(table.itertuples(index=False)):
+        window = (tile.image, slice(tile.row, tile.row + tile_h),
+                  slice(tile.col, tile.col + tile_w))
+        _draw_errors(axes[0, column], images[window], masks[window], probabilities[window],
+                     threshold)
+        axes[0, column].set_title(f"image {tile.image}, tile ({tile.row}, {tile.col})\n"
+                                  f"Rand error {tile.rand_error:.3f}", fontsize=9)
+        axes[1, column].imshow(probabilities[window], cmap="magma", vmin=0, vmax=1)
+        axes[1, column].set_title("P(interior)", fontsize=9)
+        axes[1, column].set_axis_off()
+    fig.suptitle(f"worst tiles by Rand error ({_error_legend()})", fontsize=10)
+    fig.tight_layout()
     return fig
 
 

@@ -42,6 +42,7 @@ warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't mat
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 DPI = 150
+# For charts; membrane and error overlays on images use helpers.OVERLAY_COLOURS (Okabe-Ito).
 RED, BLUE, GREEN, ORANGE, GREY = "#c0392b", "#2e6fba", "#2e8b57", "#e08a1e", "#777777"
 SYNTHETIC_NOTE = "synthetic stand-in: ISBI 2012 could not be loaded here"
 
@@ -219,10 +220,12 @@ def _grid(ax, array, *, title=None, cmap="Greys_r", fmt="{:g}", vmin=None, vmax=
 
 
 def _membrane_overlay(ax, image, mask, alpha=0.55):
-    """An EM image with its membrane (mask 0) in red."""
+    """An EM image with its membrane (mask 0) in orange, as in helpers.plot_samples."""
+    from matplotlib.colors import to_rgb
+
     ax.imshow(np.squeeze(image), cmap="gray", vmin=0, vmax=1)
     overlay = np.zeros(np.squeeze(mask).shape + (4,))
-    overlay[..., 0] = 0.9
+    overlay[..., :3] = to_rgb(helpers.OVERLAY_COLOURS["membrane"])  # colour-blind safe
     overlay[..., 3] = alpha * (np.squeeze(mask) < 0.5)
     ax.imshow(overlay)
     ax.set_axis_off()
@@ -503,7 +506,7 @@ def skip_connections(ctx: Context):
         ax.imshow(stages[level], cmap="gray")
         ax.set_title(f"after {level} poolings: {side} \u00d7 {side}")
     _membrane_overlay(axes[3], crop, mask)
-    axes[3].set_title("the skip brings back 128 \u00d7 128\n(label: membrane in red)")
+    axes[3].set_title("the skip brings back 128 \u00d7 128\n(label: membrane in orange)")
     _off(*axes)
     ctx.note(fig)
     return fig
@@ -708,7 +711,7 @@ def augment_symmetries(ctx: Context):
         _membrane_overlay(ax, image, label, alpha=0.35)
         ax.set_title(f"{turns * 90}\u00b0" + (" + flip" if flip else ""))
         values.update(np.unique(label).tolist())
-    fig.suptitle("one crop, its 8 exact symmetries; membrane in red; mask values in all 8: "
+    fig.suptitle("one crop, its 8 exact symmetries; membrane in orange; mask values in all 8: "
                  + ", ".join(f"{v:g}" for v in sorted(values)))
     ctx.note(fig)
     return fig
@@ -894,7 +897,7 @@ def prediction(ctx: Context):
     helpers.plot_error_map(x_test[0], y_test[0], probability[0], ax=axes[2],
                            title=f"pixel error {results['pixel_error']:.3f} "
                                  f"(all interior: {guess:.3f})\n"
-                                 "red: missed membrane, blue: invented")
+                                 "orange: missed membrane, blue: invented")
     axes[2].title.set_fontsize(13)
     _off(*axes)
     fig.suptitle(f"the deck's small model, trained for {trained}\n{near_edge:.0%} of its errors "

@@ -16,8 +16,10 @@ from helpers import (
     iou_per_class,
     pixel_error,
     rand_error,
+    split_merge_counts,
     threshold_sweep,
     variation_of_information,
+    worst_tiles,
 )
 
 # --------------------------------------------------------------------------- hand-made values
@@ -361,3 +363,216 @@ def test_metrics_batch_without_channel_axis(func):
     assert value == func(masks[..., None], predictions[..., None])
     assert value == func(masks.astype(bool), predictions.astype(bool))
     assert value > 0
+
+
+# --------------------------------------------------------------------------- split_merge_counts
+
+
+def _two_cells(height=10, width=21):
+    """Two cells of 10 x 10 either side of a one-pixel membrane at column 10."""
+    truth = np.ones((height, width))
+    truth[:, width // 2] = 0
+    return truth
+
+
+def test_split_merge_counts_membrane_gap_is_one_merge():
+    truth = _two_cells()
+    leaky = truth.copy()
+    leaky[4, 10] = 1  # one pixel of the membrane missed: the two cells join
+    counts = split_merge_counts(truth, leaky)
+    assert counts == {"splits": 0, "merges": 1, "true_cells": 2, "predicted_cells": 1}
+
+
+def test_split_merge_counts_invented_membrane_is_one_split():
+    truth = _two_cells()
+    cut = truth.copy()
+    cut[5, :10] = 0  # a membrane line across the left cell: 50 + 40 pixels either side
+    counts = split_merge_counts(truth, cut)
+    assert counts == {"splits": 1, "merges": 0, "true_cells": 2, "predicted_cells": 3}
+
+
+@pytest.mark.parametrize("shape", [(10, 21), (1, 10, 21), (1, 10, 21, 1)])
+def test_split_merge_counts_perfect_prediction(shape):
+    truth = _two_cells().reshape(shape)
+    counts = split_merge_counts(truth, truth.astype(np.float32) * 0.9)
+    assert counts == {"splits": 0, "merges": 0, "true_cells": 2, "predicted_cells": 2}
+
+
+@pytest.mark.parametrize(("sliver", "min_overlap", "expected_splits"), [
+    (3, 10, 0),   # 3 pixels cut off: below the default, not a split
+    (3, 3, 1),    # ... unless min_overlap allows it
+    (3, 4, 0),
+    (10, 10, 1),  # 10 pixels: exactly the default, a split
+])
+def test_split_merge_counts_sliver_below_min_overlap_does_not_count(sliver, min_overlap,
+                                                                    expected_splits):
+    truth = np.ones((10, 12))
+    cut = truth.copy()
+    cut[1, :sliver] = 0  # row 0's first `sliver` pixels become a predicted cell of their own
+    cut[0, sliver] = 0
+    counts = split_merge_counts(truth, cut, min_overlap=min_overlap)
+    assert counts["predicted_cells"] == 2
+    assert counts["splits"] == expected_splits
+    assert counts["merges"] == 0
+
+
+def test_split_merge_counts_merge_needs_min_overlap_with_each_true_cell():
+    truth = _two_cells()
+    leaky = truth.copy()
+    leaky[4, 10] = 1
+    leaky[:, 12] = 0  # the right cell's part of the joined cell: column 11, 10 pixels
+    leaky[4, 12] = 1  # ... plus the rest of row 4 through a hole in the new membrane
+    # Joined cell: all 100 pixels of the left cell, and 10 + 9 of the right one.
+    assert split_merge_counts(truth, leaky, min_overlap=19)["merges"] == 1
+    assert split_merge_counts(truth, leaky, min_overlap=100)["merges"] == 0
+
+
+def test_split_merge_counts_batch_sums_over_images():
+    truth = _two_cells()
+    leaky, cut = truth.copy(), truth.copy()
+    leaky[4, 10] = 1
+    cut[5, :10] = 0
+    masks = np.stack([truth, truth, truth])[..., np.newaxis]
+    predictions = np.stack([leaky, cut, truth])[..., np.newaxis]
+    counts = split_merge_counts(masks, predictions)
+    assert counts == {"splits": 1, "merges": 1, "true_cells": 6, "predicted_cells": 6}
+    assert all(type(value) is int for value in counts.values())
+
+
+def test_split_merge_counts_threshold_decides_interior():
+    truth = _two_cells()
+    probabilities = truth * 0.9
+    probabilities[4, 10] = 0.4  # interior at threshold 0.3, membrane at 0.5
+    assert split_merge_counts(truth, probabilities)["merges"] == 0
+    assert split_merge_counts(truth, probabilities, threshold=0.3)["merges"] == 1
+
+
+def test_split_merge_counts_leaves_evaluate_keys_alone():
+    truth = _two_cells()[np.newaxis]
+    assert "splits" not in evaluate(truth, truth)
+
+
+@pytest.mark.parametrize("min_overlap", [0, -1, 2.5, True, "10", None])
+def test_split_merge_counts_bad_min_overlap(min_overlap):
+    truth = _two_cells()
+    with pytest.raises(ValueError, match=r"min_overlap must be an int of at least 1.*got"):
+        split_merge_counts(truth, truth, min_overlap=min_overlap)
+
+
+@pytest.mark.parametrize(("masks", "predictions", "message"), [
+    (np.ones((8, 8)), np.ones((8, 9)), "masks and predictions must cover the same pixels"),
+    (np.ones(8), np.ones(8), "masks must be one image"),
+    (np.ones((8, 8)), np.full((8, 8), np.nan), "predictions contains NaN"),
+])
+def test_split_merge_counts_bad_input(masks, predictions, message):
+    with pytest.raises(ValueError, match=message):
+        split_merge_counts(masks, predictions)
+
+
+def test_split_merge_counts_bad_threshold():
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        split_merge_counts(np.ones((4, 4)), np.ones((4, 4)), threshold=2)
+
+
+# --------------------------------------------------------------------------- worst_tiles
+
+
+def _planted(n=1, size=32, bad=(0, 16, 0)):
+    """Cells of 7 x 7 on an 8-pixel grid; perfect predictions but for one tile with a gap."""
+    truth = np.ones((n, size, size, 1), np.float32)
+    truth[:, 7::8, :] = 0
+    truth[:, :, 7::8] = 0
+    probabilities = truth * 0.8 + 0.1
+    image, row, col = bad
+    probabilities[image, row + 3, col + 7] = 0.9  # a gap in the membrane: two cells merge
+    return truth, probabilities
+
+
+def test_worst_tiles_planted_bad_tile_ranks_first():
+    truth, probabilities = _planted(n=2, bad=(1, 16, 0))
+    table = worst_tiles(truth, probabilities, tile_size=16, k=3)
+    assert list(table.columns) == ["image", "row", "col", "rand_error", "pixel_error"]
+    assert table.iloc[0][["image", "row", "col"]].tolist() == [1, 16, 0]
+    assert table.loc[0, "pixel_error"] == pytest.approx(1 / 256)
+    expected = rand_error(truth[1:2, 16:32, 0:16], probabilities[1:2, 16:32, 0:16])
+    assert table.loc[0, "rand_error"] == pytest.approx(expected)
+    assert expected > 0.1
+    assert (table.loc[1:, "rand_error"] == 0).all()
+    assert len(table) == 3
+
+
+def test_worst_tiles_sorted_worst_first_by_chosen_metric():
+    truth, probabilities = _planted(n=1, size=32)
+    # Tile (0, 16): its top row called membrane, 14 interior pixels (2 are membrane already).
+    # Cells shrink but none splits or merges: the worst by pixel error, not by Rand error.
+    probabilities[0, 0, 16:32] = 0.0
+    by_rand = worst_tiles(truth, probabilities, tile_size=16, k=4)
+    by_pixel = worst_tiles(truth, probabilities, tile_size=16, k=4, metric="pixel_error")
+    assert by_rand["rand_error"].is_monotonic_decreasing
+    assert by_pixel["pixel_error"].is_monotonic_decreasing
+    assert by_rand.iloc[0][["row", "col"]].tolist() == [16, 0]  # the planted gap
+    assert by_pixel.iloc[0][["row", "col"]].tolist() == [0, 16]
+    assert by_pixel.loc[0, "pixel_error"] == pytest.approx(14 / 256)
+    assert by_pixel.loc[0, "rand_error"] < by_rand.loc[0, "rand_error"]
+
+
+@pytest.mark.parametrize("k", [4, 5, 100])
+def test_worst_tiles_k_larger_than_tile_count_returns_all(k):
+    truth, probabilities = _planted(n=1, size=32)  # 4 tiles
+    table = worst_tiles(truth, probabilities, tile_size=16, k=k)
+    assert len(table) == 4
+    assert sorted(zip(table["row"], table["col"], strict=True)) == [
+        (0, 0), (0, 16), (16, 0), (16, 16)]
+
+
+def test_worst_tiles_rectangular_tiles_and_2d_input():
+    truth, probabilities = _planted(n=1, size=32, bad=(0, 0, 16))
+    table = worst_tiles(truth[0, ..., 0], probabilities[0, ..., 0], tile_size=(8, 32), k=8)
+    assert len(table) == 4
+    assert table.iloc[0][["image", "row", "col"]].tolist() == [0, 0, 0]
+    assert table.loc[0, "rand_error"] > 0
+
+
+def test_worst_tiles_tile_without_interior_ranks_last_as_nan():
+    truth = np.ones((1, 8, 16, 1))
+    truth[0, :, 8:] = 0  # the right tile is all membrane
+    predictions = truth.copy()
+    predictions[0, 0, 0] = 0
+    table = worst_tiles(truth, predictions, tile_size=8, k=2)
+    assert table["col"].tolist() == [0, 8]
+    assert np.isnan(table.loc[1, "rand_error"])
+    assert table.loc[1, "pixel_error"] == 0
+
+
+@pytest.mark.parametrize(("tile_size", "message"), [
+    (12, r"tile_size must divide the images' height and width \(32, 32\).*Fix"),
+    (64, r"tile_size must divide .*no larger.*got \(64, 64\)"),
+    ((16, 40), r"tile_size must divide"),
+    (0, "tile_size must be a positive int"),
+    (None, "tile_size must be a positive int"),
+])
+def test_worst_tiles_bad_tile_size(tile_size, message):
+    truth, probabilities = _planted(n=1, size=32)
+    with pytest.raises(ValueError, match=message):
+        worst_tiles(truth, probabilities, tile_size=tile_size)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"k": 0}, "k must be an int of at least 1, got 0"),
+    ({"k": 2.0}, "k must be an int"),
+    ({"metric": "dice"}, "metric must be one of rand_error, pixel_error, got 'dice'"),
+    ({"threshold": 1.5}, "threshold must lie in"),
+])
+def test_worst_tiles_bad_options(options, message):
+    truth, probabilities = _planted(n=1, size=32)
+    with pytest.raises(ValueError, match=message):
+        worst_tiles(truth, probabilities, tile_size=16, **options)
+
+
+@pytest.mark.parametrize(("masks", "probabilities", "message"), [
+    (np.ones((1, 32, 32, 1)), np.ones((1, 32, 16, 1)), "must cover the same pixels"),
+    (np.ones(32), np.ones(32), "masks must be one image"),
+])
+def test_worst_tiles_shape_errors(masks, probabilities, message):
+    with pytest.raises(ValueError, match=message):
+        worst_tiles(masks, probabilities, tile_size=16)

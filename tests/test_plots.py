@@ -9,9 +9,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from skimage.color import rgb2lab
 
-from helpers import plot_error_map, plot_history, plot_samples
+from helpers import (
+    OVERLAY_COLOURS,
+    plot_error_map,
+    plot_history,
+    plot_samples,
+    plot_worst_tiles,
+    worst_tiles,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +63,11 @@ def test_plot_samples_overlay_marks_predicted_membrane():
     fig = plot_samples(images, masks, probabilities, threshold=0.4)
     overlay = fig.axes[3].images[1].get_array()
     np.testing.assert_array_equal(overlay[..., 3] > 0, probabilities[0, ..., 0] < 0.4)
+    drawn = overlay[overlay[..., 3] > 0][:, :3]
+    assert len(drawn) > 0
+    np.testing.assert_allclose(drawn, np.broadcast_to(to_rgb(OVERLAY_COLOURS["membrane"]),
+                                                      drawn.shape))
+    assert fig.axes[3].get_title() == "membrane (orange)"
 
 
 def test_plot_samples_into_given_axes():
@@ -86,11 +100,14 @@ def test_plot_error_map_returns_figure_and_colours_errors():
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     overlay = ax.images[1].get_array()
-    missed = overlay[..., 0] == 1.0
-    invented = np.isclose(overlay[..., 2], 1.0) & (overlay[..., 3] > 0)
+    drawn = overlay[..., 3] > 0
+    missed = drawn & np.all(np.isclose(overlay[..., :3], to_rgb(OVERLAY_COLOURS["missed"])), -1)
+    invented = drawn & np.all(np.isclose(overlay[..., :3], to_rgb(OVERLAY_COLOURS["invented"])),
+                              -1)
     assert sorted(zip(*np.nonzero(missed), strict=True)) == [(0, 2), (0, 3)]
     assert sorted(zip(*np.nonzero(invented), strict=True)) == [(3, 3)]
-    assert "errors: 0.188" in ax.get_title()  # 3 of 16 pixels
+    assert drawn.sum() == 3
+    assert ax.get_title() == "errors: 0.188 (orange: missed, blue: invented membrane)"  # 3 of 16
 
 
 def test_plot_error_map_into_given_axes_with_title():
@@ -109,6 +126,127 @@ def test_plot_error_map_mismatched_shapes(shapes):
     image, mask, probability = (np.zeros(s) for s in shapes)
     with pytest.raises(ValueError, match="image, mask and probability must have the same shape"):
         plot_error_map(image, mask, probability)
+
+
+# --------------------------------------------------------------------------- OVERLAY_COLOURS
+
+# Machado, G. M., Oliveira, M. M. and Fernandes, L. A. F. (2009) "A physiologically-based
+# model for simulation of color vision deficiency", IEEE Transactions on Visualization and
+# Computer Graphics 15(6), 1291-1298, https://doi.org/10.1109/TVCG.2009.113 : their matrices
+# for severity 1.0, applied to linear RGB.
+MACHADO_2009 = {
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
+                              [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
+                            [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+}
+# The overlays lie on grey EM images of every brightness, so what tells the two colours
+# apart is hue and colourfulness: their distance in CIELAB's a*b* plane, lightness left out.
+# 50 units is far above a just-noticeable difference (about 2.3: Sharma, G. (2003) "Digital
+# Color Imaging Handbook", CRC Press); plain red and green fall below it (about 11 and 43).
+CLEARLY_DISTINCT = 50.0
+
+
+def _seen_with(colour, deficiency):
+    """A colour as simulated for a viewer with `deficiency`: its CIELAB (L*, a*, b*)."""
+    srgb = np.asarray(to_rgb(colour))
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(MACHADO_2009[deficiency] @ linear, 0, 1) if deficiency else linear
+    encoded = np.where(seen <= 0.0031308, 12.92 * seen, 1.055 * seen ** (1 / 2.4) - 0.055)
+    return rgb2lab(encoded.reshape(1, 1, 3))[0, 0]
+
+
+def _chroma_distance(first, second, deficiency):
+    return float(np.linalg.norm(_seen_with(first, deficiency)[1:]
+                                - _seen_with(second, deficiency)[1:]))
+
+
+@pytest.mark.parametrize("deficiency", [None, "deuteranopia", "protanopia"])
+def test_overlay_colours_error_pair_distinct_under_colour_blindness(deficiency):
+    distance = _chroma_distance(OVERLAY_COLOURS["missed"], OVERLAY_COLOURS["invented"],
+                                deficiency)
+    assert distance > CLEARLY_DISTINCT
+
+
+@pytest.mark.parametrize("deficiency", ["deuteranopia", "protanopia"])
+def test_overlay_colours_check_fails_for_red_and_green(deficiency):
+    # The known-bad pair: distinct for normal vision, not under the simulation.
+    assert _chroma_distance((1, 0, 0), (0, 1, 0), None) > 3 * CLEARLY_DISTINCT
+    assert _chroma_distance((1, 0, 0), (0, 1, 0), deficiency) < CLEARLY_DISTINCT
+
+
+def test_overlay_colours_are_okabe_ito_and_read_only():
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
+    assert set(OVERLAY_COLOURS) == {"missed", "invented", "membrane"}
+    assert set(OVERLAY_COLOURS.values()) <= okabe_ito
+    with pytest.raises(TypeError):
+        OVERLAY_COLOURS["missed"] = "red"
+
+
+# --------------------------------------------------------------------------- plot_worst_tiles
+
+
+def _planted_tiles(n=2, size=32):
+    """Cells on an 8-pixel grid; a perfect prediction but for a membrane gap in image 1's
+    tile at (16, 0)."""
+    masks = np.ones((n, size, size, 1), np.float32)
+    masks[:, 7::8] = 0
+    masks[:, :, 7::8] = 0
+    probabilities = masks * 0.8 + 0.1
+    probabilities[n - 1, 19, 7] = 0.9
+    images = np.random.default_rng(0).random(masks.shape).astype(np.float32)
+    return images, masks, probabilities
+
+
+def test_plot_worst_tiles_planted_bad_tile_shown_first():
+    images, masks, probabilities = _planted_tiles()
+    fig = plot_worst_tiles(images, masks, probabilities, tile_size=16, k=3)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 6  # 2 rows of 3 tiles
+    top, bottom = fig.axes[0], fig.axes[3]
+    expected = worst_tiles(masks, probabilities, tile_size=16, k=1).loc[0, "rand_error"]
+    assert expected > 0.1
+    assert top.get_title() == f"image 1, tile (16, 0)\nRand error {expected:.3f}"
+    np.testing.assert_array_equal(top.images[0].get_array(), images[1, 16:32, 0:16, 0])
+    np.testing.assert_array_equal(bottom.images[0].get_array(), probabilities[1, 16:32, 0:16, 0])
+    overlay = top.images[1].get_array()  # the gap: membrane missed, in the palette's colour
+    assert np.argwhere(overlay[..., 3] > 0).tolist() == [[3, 7]]
+    np.testing.assert_allclose(overlay[3, 7, :3], to_rgb(OVERLAY_COLOURS["missed"]))
+    assert "orange: missed, blue: invented membrane" in fig.get_suptitle()
+
+
+def test_plot_worst_tiles_k_larger_than_tile_count_is_clipped():
+    images, masks, probabilities = _planted_tiles(n=1)
+    fig = plot_worst_tiles(images[0], masks[0], probabilities[0], tile_size=16, k=10)
+    assert len(fig.axes) == 8  # all 4 tiles, 2 rows each
+
+
+def test_plot_worst_tiles_into_given_axes():
+    images, masks, probabilities = _planted_tiles()
+    fig, axes = plt.subplots(2, 2)
+    assert plot_worst_tiles(images, masks, probabilities, tile_size=16, k=2, axes=axes) is fig
+    assert all(ax.images for ax in axes.flat)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"images": np.zeros((2, 32, 16, 1))}, "images must match masks"),
+    ({"images": np.zeros((2, 32, 32, 3))}, r"images must be one image .* got shape"),
+    ({"probabilities": np.zeros((2, 32, 16, 1))}, "must cover the same pixels"),
+    ({"tile_size": 12}, "tile_size must divide"),
+    ({"k": 0}, "k must be an int of at least 1"),
+    ({"axes": (1, 4)}, "axes must hold 2 rows of 4 Axes .* got 4 Axes"),
+])
+def test_plot_worst_tiles_bad_input(change, message):
+    images, masks, probabilities = _planted_tiles()
+    arguments = {"images": images, "masks": masks, "probabilities": probabilities,
+                 "tile_size": 16, "k": 4, **change}
+    if "axes" in change:
+        arguments["axes"] = plt.subplots(*change["axes"])[1]
+    with pytest.raises(ValueError, match=message):
+        plot_worst_tiles(arguments.pop("images"), arguments.pop("masks"),
+                         arguments.pop("probabilities"), **arguments)
 
 
 # --------------------------------------------------------------------------- plot_history
