@@ -154,3 +154,29 @@ def test_deck_figure_uses_the_workshop_introduction_arguments():
     assert common.INTRO_AUGMENT == dict(helpers.WORKSHOP_AUGMENT_ARGS)
     assert (figures.WORKSHOP_BATCH, figures.WORKSHOP_SIZE) == (common.INTRO["batch"],
                                                                common.INTRO["size"])
+
+
+def _records_module():
+    spec = importlib.util.spec_from_file_location("records", BENCHMARKS / "records.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_records_block_is_rendered_from_the_record_files():
+    records = _records_module()
+    assert records.readme_block((REPO_ROOT / "README.md").read_text()) == records.render()
+
+
+def test_records_block_changes_when_a_record_changes(tmp_path):
+    import json
+    import shutil
+
+    records = _records_module()
+    for path in records.RECORDS.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    full = json.loads((tmp_path / "full_mode_gpu.json").read_text())
+    full["recipes"]["notebook_01"]["test"]["pixel_error"] = 0.0123
+    (tmp_path / "full_mode_gpu.json").write_text(json.dumps(full))
+    changed = records.render(tmp_path)
+    assert changed != records.render() and "0.0123" in changed and "**met**" in changed

@@ -1,0 +1,161 @@
+"""The README's tables of benchmarks run once, outside `make bench`, from their records.
+
+Two benchmarks are too long or need hardware that `make bench` does not assume:
+
+- ``bench_full_mode.py``: the notebooks' full-mode main models, and notebook
+  02's section 8 comparison, trained to the end on a GPU;
+- ``bench_quick_mode.py``: notebook 01's quick mode before and after issue 14,
+  over three seeds, on a CPU.
+
+Their result files, as written, are kept in ``benchmarks/records/``. This
+script renders the README's block between ``<!-- records:start -->`` and
+``<!-- records:end -->`` from those files alone, so that no figure in it is
+typed by hand (``tests/test_benchmarks.py`` checks the block against them).
+
+    python benchmarks/records.py            # rewrite the README's block
+    python benchmarks/records.py --check    # exit 1 if the block is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "benchmarks" / "records"
+README = ROOT / "README.md"
+START, END = "<!-- records:start -->", "<!-- records:end -->"
+FULL_MODE_GOAL = 0.06  # issue 14, item 8
+
+
+def _full_mode(record: dict) -> list[str]:
+    machine = record["machine"]
+    step = record["step_ms"]
+    lines = [
+        f"**Full mode on one GPU** (`{record['command']}`, {record['recorded']}): "
+        f"{', '.join(machine['gpus'])}; Python {machine['python']}, Keras {machine['keras']} "
+        f"on the {machine['backend']} backend ({machine['backend_version']}), keras-unet "
+        f"{machine['keras_unet']}. Not TensorFlow and not a Colab T4: read the times as one "
+        "GPU's, not as Colab's. Test split 27-29 at 512×512, threshold 0.5.",
+        "",
+        "| Model | Training (epochs × steps) | Training time | Steps/s | Best epoch "
+        "| Pixel error | Pixel error, mean of 8 flips | Rand error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, run in record["recipes"].items():
+        lines.append(
+            f"| {name.replace('_', ' ')}: {run['filters_run']} filters, {run['patch']} crops, "
+            f"{run['loss']}, {run['predict']} | {run['epochs_run']} × "
+            f"{run['steps_per_epoch_run']} | {run['train_seconds']:.0f} s | "
+            f"{run['steps_per_second']:.1f} | {run['best_epoch']} | "
+            f"{run['test']['pixel_error']:.4f} | {run['test_flip_mean']['pixel_error']:.4f} | "
+            f"{run['test']['rand_error']:.4f} |")
+    best = min(run["test"]["pixel_error"] for run in record["recipes"].values())
+    verdict = "met" if best <= FULL_MODE_GOAL else "NOT met"
+    lines += ["", f"Goal: full-mode test pixel error <= {FULL_MODE_GOAL}: **{verdict}** (best "
+                  f"{best:.4f}). The U-Net paper reports 0.0611 (Ronneberger et al. 2015, "
+                  "table 1) on the challenge's own test set, whose labels are not public, so "
+                  "the two are not measured on the same images."]
+    lines += [
+        "",
+        f"One training step ({step['settings']['filters']} filters, batch "
+        f"{step['settings']['batch']} of {step['settings']['patch']}² crops, median of "
+        f"{step['settings']['repeats']}): {step['float32']:.1f} ms in float32, "
+        f"{step['mixed_float16']:.1f} ms in mixed_float16 "
+        f"({step['ratio_mixed_to_float32']:.2f}×).",
+    ]
+    paper = record.get("paper_methods")
+    if paper:
+        lines += [
+            "",
+            f"Notebook 02, section 8, at full-mode settings ({paper['filters']} filters, "
+            f"{paper['epochs_run']} × {paper['steps_per_epoch_run']} steps each, one seed; "
+            "threshold chosen on the validation images by Rand error):",
+            "",
+            "| Method | Threshold | Pixel error | Rand error | VI | Membrane called at 0.5 |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for arm, run in paper["arms"].items():
+            test = run["test"]
+            lines.append(f"| {arm} | {run['threshold_from_validation']:.2f} | "
+                         f"{test['pixel_error']:.4f} | {test['rand_error']:.4f} | "
+                         f"{test['variation_of_information']:.3f} | "
+                         f"{run['membrane_at_half']:.3f} |")
+    if record.get("note"):
+        lines += ["", f"Note: {record['note']}"]
+    return lines
+
+
+def _spread(figures: dict, digits: int = 4) -> str:
+    std = "" if figures["std"] is None else f" ± {figures['std']:.{digits}f}"
+    return (f"{figures['mean']:.{digits}f}{std} ({figures['min']:.{digits}f} to "
+            f"{figures['max']:.{digits}f})")
+
+
+def _quick_mode(record: dict) -> list[str]:
+    machine = record["machine"]
+    seeds = record["settings"]["seeds"]
+    lines = [
+        f"**Notebook 01's quick mode, before and after** (`python "
+        f"benchmarks/bench_quick_mode.py`, {record['written'][:10]}): {machine['cpu']}, "
+        f"{machine['cores']} cores; TensorFlow {machine['tensorflow']}, Keras "
+        f"{machine['keras']}. Seeds {', '.join(map(str, seeds))}; mean ± standard deviation "
+        "(lowest to highest). Test split 27-29 at 512×512, threshold 0.5.",
+        "",
+        "| Quick mode | Training (epochs × steps) | Pixel error | Pixel error, mean of 8 flips "
+        "| Rand error | Training time, s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, result in record["recipes"].items():
+        recipe, summary = result["recipe"], result["summary"]
+        lines.append(
+            f"| {name} | {recipe['epochs']} × {recipe['steps_per_epoch']} | "
+            f"{_spread(summary['pixel_error'])} | {_spread(summary['pixel_error_flip_mean'])} | "
+            f"{_spread(summary['rand_error'])} | {_spread(summary['train_seconds'], 0)} |")
+    return lines
+
+
+def render(folder: Path = RECORDS) -> str:
+    """The README block's text, from the record files in `folder`."""
+    parts = []
+    quick = folder / "quick_mode.json"
+    if quick.is_file():
+        parts.append("\n".join(_quick_mode(json.loads(quick.read_text()))))
+    full = folder / "full_mode_gpu.json"
+    if full.is_file():
+        parts.append("\n".join(_full_mode(json.loads(full.read_text()))))
+    return "\n\n".join(parts)
+
+
+def readme_block(text: str) -> str:
+    """The text between the README's markers."""
+    return text.split(START, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    if START not in text or END not in text:
+        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+        return 1
+    fresh = render()
+    if readme_block(text) == fresh:
+        print("README records block is up to date")
+        return 0
+    if args.check:
+        print("README records block is out of date: run python benchmarks/records.py",
+              file=sys.stderr)
+        return 1
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    README.write_text(f"{before}{START}\n{fresh}\n{END}{after}")
+    print("README records block rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
