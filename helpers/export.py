@@ -32,7 +32,15 @@ def _predict_keras_file(path: Path, tiles: np.ndarray) -> np.ndarray:
     from helpers.losses import custom_objects
 
     model = keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
-    return np.asarray(model.predict(tiles, verbose=0))
+    return _call(model, tiles)
+
+
+def _call(model, tiles: np.ndarray) -> np.ndarray:
+    # A direct call, not predict: predict traces a new graph for every model and input
+    # shape, and TensorFlow warns when that happens often in one session.
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(model(tiles, training=False)))
 
 
 def _predict_saved_model(path: Path, tiles: np.ndarray) -> np.ndarray:
@@ -120,7 +128,7 @@ def export_round_trip(model, tiles, *, folder, name: str = "unet", atol: float =
                                   "pip install tf2onnx onnxruntime, or pass onnx=None.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    expected = np.asarray(model.predict(tiles, verbose=0))
+    expected = _call(model, tiles)
 
     keras_file = folder / f"{name}.keras"
     model.save(keras_file)

@@ -166,11 +166,14 @@ print(f"all-interior guess, test pixel error: {all_interior_error:.3f}")
 if QUICK:
     FILTERS, PATCH, BATCH, MAIN_STEPS = 16, 128, 8, 320
     COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = 8, 96, 4, 25
+    PAPER_STEPS = 200  # section 8: the main model's network, three times
 else:
     FILTERS, PATCH, BATCH, MAIN_STEPS = 32, 256, 8, 8000
     COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = 16, 128, 10, 150
+    PAPER_STEPS = 2000
 print(f"main model: {FILTERS} filters, {MAIN_STEPS} steps of {BATCH} x {PATCH}^2 crops; "
-      f"comparisons: {COMPARE_FILTERS} filters, {COMPARE_EPOCHS * COMPARE_STEPS} steps each")
+      f"comparisons: {COMPARE_FILTERS} filters, {COMPARE_EPOCHS * COMPARE_STEPS} steps each; "
+      f"section 8: {FILTERS} filters, {PAPER_STEPS} steps each")
 
 
 def build_unet(filters, bn_momentum=None, **changes):
@@ -1050,9 +1053,65 @@ check_exercise_6(first_epoch_resumed);
 assert check_exercise_6(3 + 1)
 
 # %% [markdown]
+# ## Using the model outside the course
+#
+# A `.keras` file reloads in Keras, given the course's losses as
+# `custom_objects`. Elsewhere, other formats serve better:
+#
+# - a TensorFlow **SavedModel**, written by
+#   [`model.export()`](https://keras.io/api/models/model_saving_apis/export/),
+#   reloads with TensorFlow alone (`tf.saved_model.load`), with no Keras code
+#   and no custom objects; TensorFlow Serving and the TFLite converter read it;
+# - an **ONNX** file, converted from the SavedModel by
+#   [tf2onnx](https://github.com/onnx/tensorflow-onnx), runs in
+#   [ONNX Runtime](https://onnxruntime.ai/) without TensorFlow, from Python,
+#   C++, C# or Java. It is optional: `pip install tf2onnx onnxruntime` adds it
+#   (the course's local install has it; Colab has not).
+#
+# `helpers.export_round_trip` writes each format, reloads it, and compares its
+# predictions on the same test tiles with the model in memory. The tolerance
+# is 10⁻⁵ in probability: a reloaded graph may add float32 numbers in another
+# order, which changes the last digits and nothing else.
+
+# %%
+export_folder = course.output_dir / "export"
+export_table = helpers.export_round_trip(model, x_test[:, :TILE, :TILE], folder=export_folder,
+                                         name="unet_tiles", atol=1e-5)
+print(export_table[["format", "max_abs_difference", "same"]].to_string(index=False))
+if "onnx" not in export_table["format"].tolist():
+    print("ONNX: tf2onnx and onnxruntime are not installed here (optional, see above)")
+assert export_table["same"].all(), export_table
+
+# %% [markdown]
+# The SavedModel in use, with TensorFlow alone: it takes a batch of images of
+# any size that 16 divides (four poolings), here a whole 512×512 test image,
+# and returns the probability of interior.
+
+# %%
+served = tf.saved_model.load(str(export_folder / "unet_tiles_savedmodel"))
+served_probability = served.serve(tf.constant(x_test[:1])).numpy()
+print("input", x_test[:1].shape, "-> output", served_probability.shape)
+assert served_probability.shape == x_test[:1].shape
+assert np.allclose(served_probability, predict_directly(model, x_test[:1]), atol=1e-5)
+
+# %% [markdown]
+# In ONNX Runtime the same takes three lines (where it is installed):
+#
+# ```python
+# import onnxruntime
+# session = onnxruntime.InferenceSession("unet_tiles.onnx")
+# probability = session.run(None, {session.get_inputs()[0].name: images})[0]
+# ```
+#
+# `images` is a float32 array (N, H, W, 1) scaled to [0, 1], as in training.
+# Whatever runs the model must prepare its input the same way: that is part of
+# the model too.
+
+# %% [markdown]
 # **Section summary.** On Colab, train with `ModelCheckpoint` and
 # `BackupAndRestore` writing to Drive: after a disconnect, run `fit` again and
-# it resumes.
+# it resumes. To use the model elsewhere, export it (a SavedModel, or ONNX) and
+# check that the reload predicts what the model in memory does.
 
 # %% [markdown]
 # # 7. Evaluation in depth
@@ -1098,10 +1157,10 @@ plt.show()
 
 # %%
 test_probabilities = helpers.predict_tiled(model, x_test, tile_size=TILE, overlap=TILE // 4)
-evaluation_table = pd.DataFrame({
-    name: helpers.evaluate(y_test, test_probabilities, threshold=cut)
-    for name, cut in (("threshold 0.5", 0.5),
-                      (f"threshold {threshold:.2f} (from validation)", threshold))})
+test_thresholds = {"threshold 0.5": 0.5,
+                   f"threshold {threshold:.2f} (from validation)": threshold}
+evaluation_table = pd.DataFrame({name: helpers.evaluate(y_test, test_probabilities, threshold=cut)
+                                 for name, cut in test_thresholds.items()})
 print(evaluation_table.round(4).to_string())
 at_half, at_chosen = evaluation_table.iloc[:, 0], evaluation_table.iloc[:, 1]
 print(f"\nIn this run, on the test images, the chosen threshold moved the Rand error from "
@@ -1114,6 +1173,30 @@ print(f"test IoU: {test_scores['iou_membrane']:.4f} (membrane), "
       f"{all_interior_error:.4f}")
 assert test_scores["pixel_error"] < 0.75 * all_interior_error, test_scores
 
+# %% [markdown]
+# **With their uncertainty.** Three test images are few. As in notebook 01,
+# the bootstrap resamples the 48 test tiles of 128×128, 2000 times, and the
+# middle 95% of the means is the 95% interval (`helpers.bootstrap_interval`).
+# The Rand error on tiles counts a cell cut by a tile's edge as two, so it is
+# not the whole-image figure above; the pixel error is.
+
+# %%
+interval_rows = []
+for name, cut in test_thresholds.items():
+    for measure in ("pixel_error", "rand_error"):
+        interval = helpers.bootstrap_interval(y_test, test_probabilities, metric=measure,
+                                              tile_size=128, threshold=cut)
+        interval_rows.append({"threshold": name, "measure": f"{measure} (128 tiles)",
+                              "estimate": interval.estimate, "95% low": interval.low,
+                              "95% high": interval.high})
+interval_table = pd.DataFrame(interval_rows).set_index(["threshold", "measure"])
+print(interval_table.round(4).to_string())
+for name in evaluation_table.columns:
+    assert np.isclose(interval_table.loc[(name, "pixel_error (128 tiles)"), "estimate"],
+                      evaluation_table.loc["pixel_error", name])
+assert (interval_table["95% low"] <= interval_table["estimate"]).all()
+assert (interval_table["estimate"] <= interval_table["95% high"]).all()
+
 # %%
 per_image = helpers.evaluate(y_test, test_probabilities, per_image=True)
 per_image.index = [f"image {i}" for i in helpers.SPLIT["test"]]
@@ -1123,6 +1206,29 @@ for ax, index in zip(axes, range(3), strict=True):
     helpers.plot_error_map(x_test[index], y_test[index], test_probabilities[index], ax=ax,
                            title=f"image {helpers.SPLIT['test'][index]}: "
                                  f"pixel error {per_image.iloc[index]['pixel_error']:.3f}")
+plt.show()
+
+# %% [markdown]
+# **The worst tiles.** An average hides where a model fails.
+# `helpers.worst_tiles` cuts the test images into 128×128 tiles and ranks them
+# by Rand error (at the threshold chosen on validation);
+# `helpers.plot_worst_tiles` shows the worst four: orange where membrane was
+# missed, blue where it was invented, colours that stay distinct for readers
+# with red-green colour blindness (Okabe and Ito, 2008,
+# [Color Universal Design](https://jfly.uni-koeln.de/color/)). Look for what
+# they share: gaps in faint membranes, dark organelles taken for membrane.
+
+# %%
+all_tiles = helpers.worst_tiles(y_test, test_probabilities, tile_size=128, k=48,
+                                threshold=threshold)
+worst = all_tiles.head(4)
+print(worst.assign(image=[helpers.SPLIT["test"][i] for i in worst["image"]])
+      .round(4).to_string(index=False))
+print(f"median Rand error over the {len(all_tiles)} tiles: "
+      f"{all_tiles['rand_error'].median():.4f}")
+assert all_tiles["rand_error"].dropna().is_monotonic_decreasing and len(all_tiles) == 48
+fig = helpers.plot_worst_tiles(x_test, y_test, test_probabilities, tile_size=128, k=4,
+                               threshold=threshold)
 plt.show()
 
 # %% [markdown]
@@ -1160,7 +1266,202 @@ assert check_exercise_7(best["pixel_error"], best["rand_error"])
 # images once.
 
 # %% [markdown]
-# # 8. The classic baseline: a random-forest pixel classifier
+# # 8. The U-Net paper's own methods
+#
+# Besides the network, the U-Net paper (Ronneberger, Fischer and Brox, 2015,
+# "U-Net: Convolutional Networks for Biomedical Image Segmentation", MICCAI,
+# [arXiv:1505.04597](https://arxiv.org/abs/1505.04597)) trains with two
+# methods of its own, both aimed at cells that touch:
+#
+# - a **border weight map** (its equation 2) that makes the loss care most
+#   about the thin membranes between two cells;
+# - **elastic deformation** (its section 3.1) as augmentation.
+#
+# ## Border weights
+#
+# Each pixel x of a training mask gets a weight in the loss:
+#
+# w(x) = w_c(x) + w0 · exp(−(d1(x) + d2(x))² / 2σ²)
+#
+# - **w_c** balances the classes: each class gets the same total weight, so
+#   a membrane pixel (the rarer class) weighs more than an interior one;
+# - **d1(x)** is the distance from x to the nearest cell, **d2(x)** the
+#   distance to the second-nearest cell (a cell is a connected region of
+#   interior). Between two cells that almost touch, both are small, and the
+#   second term, up to w0, is large; far from any second cell it vanishes.
+#
+# The paper used w0 = 10 and σ ≈ 5 pixels; so does
+# `helpers.border_weight_map`, which adds the border term on membrane pixels,
+# where the paper's figure 3d shows it. By hand first: two one-pixel cells,
+# four pixels apart, and no class weighting (w_c = 1). The pixel half-way
+# between them has d1 = d2 = 2.
+
+# %%
+two_cells = np.array([[1, 0, 0, 0, 1]], "float32")  # cell, three membrane pixels, cell
+toy_weights = helpers.border_weight_map(two_cells, class_weights=None)
+by_hand = 1 + 10 * np.exp(-((2 + 2) ** 2) / (2 * 5**2))
+print("weights:", toy_weights.round(3), f"; by hand, half-way: {by_hand:.3f}")
+assert np.isclose(toy_weights[0, 2], by_hand) and toy_weights[0, 0] == 1  # cells: w_c only
+assert toy_weights[0, 1] == toy_weights[0, 3] > 1  # d1 = 1, d2 = 3: the same sum
+
+# %% [markdown]
+# On a training image: the largest weights lie in the narrow gaps between
+# cells, not on every membrane.
+
+# %%
+train_weights = helpers.border_weight_map(y_train)  # all 24 masks at once: w_c over all
+membrane_weight, interior_weight = helpers.class_balance_weights(y_train)
+print(f"w_c: membrane {membrane_weight:.2f}, interior {interior_weight:.2f}; "
+      f"largest weight {train_weights.max():.2f}")
+assert np.all(train_weights[y_train >= 0.5] == np.float32(interior_weight))  # no bonus inside
+window = np.s_[0, 96:288, 96:288, 0]
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+axes[0].imshow(x_train[window], cmap="gray")
+axes[0].set_title("training image 0 (crop)")
+axes[1].imshow(y_train[window], cmap="gray", vmin=0, vmax=1)
+axes[1].set_title("mask (white = interior)")
+shown = axes[2].imshow(train_weights[window], cmap="viridis")
+axes[2].set_title("border weight map w(x)")
+fig.colorbar(shown, ax=axes[2], fraction=0.046)
+for ax in axes:
+    ax.set_axis_off()
+plt.show()
+
+# %% [markdown]
+# **How the weights reach the loss.** Keras's `fit` accepts a third item from
+# the data, a per-pixel `sample_weight`, and multiplies each pixel's loss by
+# it. Given `weights=train_weights`, `helpers.augmented_batches` cuts, flips
+# and turns the weights with their masks and yields `(images, masks,
+# weights)`. With the built-in binary cross-entropy, that is the paper's
+# weighted loss (its equation 1, averaged over pixels). The masks keep their
+# shape, so the model and its metrics stay as they were.
+
+# %%
+x_batch, y_batch, w_batch = next(helpers.augmented_batches(
+    x_train, y_train, patch_size=PATCH, batch_size=BATCH, seed=0, weights=train_weights))
+print("a weighted batch:", x_batch.shape, y_batch.shape, w_batch.shape)
+assert w_batch.shape == y_batch.shape
+assert np.all(w_batch[y_batch >= 0.5] == np.float32(interior_weight))  # cut with their masks
+
+# %% [markdown]
+# ## Elastic deformation
+#
+# The paper: "random displacement vectors on a coarse 3 by 3 grid", with a
+# standard deviation of 10 pixels, interpolated smoothly over the image.
+# Tissue bends and stretches like this, so the network learns shapes it has
+# not seen. `augmented_batches(..., elastic=10)` does it: the image is
+# interpolated smoothly, the mask by nearest neighbour, so the mask stays
+# exactly binary (checked below).
+
+# %%
+plain_x, plain_y = next(helpers.augmented_batches(x_train, y_train, patch_size=256,
+                                                  batch_size=1, seed=3, flips=False))
+bent_x, bent_y = next(helpers.augmented_batches(x_train, y_train, patch_size=256,
+                                                batch_size=1, seed=3, flips=False, elastic=10))
+assert set(np.unique(bent_y)) <= {0.0, 1.0}  # still binary
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
+for ax, picture, title in zip(axes, (plain_x, plain_y, bent_x, bent_y),
+                              ("crop", "its mask", "elastic, sigma 10", "its mask"), strict=True):
+    ax.imshow(picture[0, ..., 0], cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title)
+    ax.set_axis_off()
+plt.show()
+
+# %% [markdown]
+# ## The same budget, three ways
+#
+# Three trainings of the main model's network, from the same initial weights
+# and the same stream of crops, for the same number of steps: plain BCE, BCE
+# with border weights, and plain BCE on elastically deformed crops. Each
+# chooses its threshold on the **validation** images (the lowest Rand error,
+# as in section 7), then is measured once on the test images. Besides the
+# measures of section 7, the table counts cells: a **split** is a true cell
+# that two predicted cells share, a **merge** a predicted cell that spans two
+# true cells (`helpers.split_merge_counts`; overlaps under 10 pixels are
+# ignored).
+
+# %%
+def train_paper_method(label, **batch_options):
+    keras.utils.set_random_seed(course.seed)
+    with strategy.scope():
+        net = build_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
+        net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    start = time.perf_counter()
+    net.fit(helpers.augmented_batches(x_train, y_train, patch_size=PATCH, batch_size=BATCH,
+                                      seed=course.seed, **batch_options),
+            steps_per_epoch=PAPER_STEPS // 4, epochs=4, shuffle=False, verbose=0)
+    seconds = time.perf_counter() - start
+    val_sweep = helpers.threshold_sweep(y_val, predict_directly(net, x_val))
+    cut = float(val_sweep.loc[val_sweep["rand_error"].idxmin(), "threshold"])
+    probabilities = predict_directly(net, x_test)
+    scores = helpers.evaluate(y_test, probabilities, threshold=cut)
+    cells = helpers.split_merge_counts(y_test, probabilities, threshold=cut)
+    return {"method": label, "threshold (validation)": cut,
+            "pixel error": scores["pixel_error"], "Rand error": scores["rand_error"],
+            "VI": scores["variation_of_information"], "splits": cells["splits"],
+            "merges": cells["merges"],
+            "membrane at 0.5": float(np.mean(probabilities < 0.5)), "seconds": seconds}
+
+
+paper_table = pd.DataFrame([
+    train_paper_method("BCE"),
+    train_paper_method("BCE + border weights", weights=train_weights),
+    train_paper_method("BCE + elastic (sigma 10)", elastic=10.0),
+]).set_index("method")
+print(f"{PAPER_STEPS} steps each; true cells in the test images: "
+      f"{helpers.split_merge_counts(y_test, y_test)['true_cells']}")
+print(paper_table.round(4).to_string())
+print(f"truth: membrane {np.mean(y_test < 0.5):.3f} of the test pixels")
+assert (paper_table["pixel error"] < all_interior_error).all(), paper_table
+assert (paper_table.loc["BCE + border weights", "membrane at 0.5"]
+        > paper_table.loc["BCE", "membrane at 0.5"]), paper_table  # the weights favour membrane
+
+# %% [markdown]
+# Read the table as a measurement of this run, not a law. The border weights
+# make membrane errors costlier, so at 0.5 the weighted network calls more
+# pixels membrane (asserted above); the threshold chosen on validation undoes
+# part of that shift. Whether they pay shows in the cell counts and the Rand
+# error more than in the pixel error: they were designed to keep touching
+# cells apart. In quick mode these are a few hundred steps from one seed
+# (section 4 shows how far a restart alone moves a result); the paper trained
+# far longer, and full mode trains longer too.
+#
+# **Exercise 8 (border weights).** A row of 8 pixels: a one-pixel cell at
+# each end (columns 0 and 7), membrane between, and no class weighting. What
+# weight does `border_weight_map` give the membrane pixel in column 2? Give it
+# to 3 decimals.
+
+# %%
+border_weight_answer = None
+
+# %%
+def check_exercise_8(answer):
+    row = np.array([[1, 0, 0, 0, 0, 0, 0, 1]], "float32")  # cells at 0 and 7
+    expected = float(helpers.border_weight_map(row, class_weights=None)[0, 2])
+    return self_check("weight 2 pixels from the left cell", answer, expected, rtol=1e-3)
+
+
+check_exercise_8(border_weight_answer);
+
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution 8
+# Distances are counted from pixel to pixel: the left cell is at column 0, the right at
+# column 7, so column 2 has d1 = 2 and d2 = 5.
+solution_8 = 1 + 10 * np.exp(-((2 + 5) ** 2) / (2 * 5**2))
+print(f"w = 1 + 10 exp(-(2 + 5)^2 / 50) = {solution_8:.3f}")
+assert check_exercise_8(round(solution_8, 3)) == "correct"
+assert check_exercise_8(round(1 + 10 * np.exp(-((2 + 4) ** 2) / 50), 3)) == "not yet"
+
+# %% [markdown]
+# **Section summary.** The U-Net paper weighs the loss by a border weight map
+# (class balance plus a bonus between close cells) and augments with elastic
+# deformation. Both are options here: `border_weight_map` with
+# `augmented_batches(weights=...)`, and `augmented_batches(elastic=10)`.
+# Choose thresholds on validation, and judge them by the cell counts and the
+# Rand error as well as the pixel error.
+
+# %% [markdown]
+# # 9. The classic baseline: a random-forest pixel classifier
 #
 # Before deep learning, and still today in Fiji's *Trainable Weka
 # Segmentation* (Arganda-Carreras et al., 2017, *Bioinformatics* 33:2424,
@@ -1267,7 +1568,7 @@ assert window < 100 and 150 < field_of_view < 250
 # 1% of the pixels, checked above), so a forest gives a quick first look; the
 # table shows how far it stays from the U-Net.
 #
-# **Exercise 8 (a bigger field of view).** A U-Net with 5 levels
+# **Exercise 9 (a bigger field of view).** A U-Net with 5 levels
 # (`num_layers=5`; tiles must then be multiples of 2⁵ = 32). How wide is its
 # field of view, in pixels? Each level has two 3 × 3 convolutions and a 2 × 2
 # max pool on the way down, two 3 × 3 convolutions after a 2 × 2 transposed
@@ -1279,7 +1580,7 @@ assert window < 100 and 150 < field_of_view < 250
 field_of_view_5_levels = None
 
 # %%
-def check_exercise_8(answer):
+def check_exercise_9(answer):
     if answer is None:
         return self_check("5 levels", None, 0) == "correct"
     keras.utils.set_random_seed(8)  # random weights: any will do
@@ -1287,10 +1588,10 @@ def check_exercise_8(answer):
     return self_check("5 levels", answer, unet_field_of_view(deeper), rtol=0.1) == "correct"
 
 
-check_exercise_8(field_of_view_5_levels);
+check_exercise_9(field_of_view_5_levels);
 
 # %% cellView="form" jupyter={"source_hidden": true}
-# @title Solution 8
+# @title Solution 9
 def receptive_field(levels, kernel=3):
     size, step = 1, 1
     for _ in range(levels):  # down: two convolutions, then a max pool
@@ -1307,14 +1608,14 @@ print("4 levels:", receptive_field(4), "pixels; 5 levels:", receptive_field(5), 
 # The gradient reaches a little less than this bound: a max pool passes it to one
 # pixel of each window. Extra context helps when a pixel's class depends on things
 # far away: large organelles that look like membrane up close, or whole-cell shapes.
-assert check_exercise_8(receptive_field(5))
+assert check_exercise_9(receptive_field(5))
 
 # %% [markdown]
 # **Section summary.** A random forest on multiscale filters, trained from a
 # few scribbles, is a fast baseline; compare it with the U-Net on the same test
 # images and measures.
 #
-# # 9. Multi-class segmentation
+# # 10. Multi-class segmentation
 #
 # With three or more classes, the network ends in K channels with a **softmax**
 # (the K probabilities of each pixel sum to 1), the masks are **one-hot** (K
@@ -1374,7 +1675,7 @@ for ax in axes:
 plt.show()
 
 # %% [markdown]
-# **Exercise 9 (from probabilities to labels).** Turn `tissue_probabilities`
+# **Exercise 10 (from probabilities to labels).** Turn `tissue_probabilities`
 # into one class per pixel (the most probable), and compute the fraction of
 # held-out pixels whose class is right (`tissue_classes[n_fit:]` is the truth).
 
@@ -1382,7 +1683,7 @@ plt.show()
 tissue_accuracy = None
 
 # %%
-def check_exercise_9(answer):
+def check_exercise_10(answer):
     from sklearn.metrics import confusion_matrix
 
     counts = confusion_matrix(tissue_classes[n_fit:].ravel(),
@@ -1390,19 +1691,19 @@ def check_exercise_9(answer):
     return self_check("accuracy", answer, np.trace(counts) / counts.sum(), rtol=1e-6) == "correct"
 
 
-check_exercise_9(tissue_accuracy);
+check_exercise_10(tissue_accuracy);
 
 # %% cellView="form" jupyter={"source_hidden": true}
-# @title Solution 9
+# @title Solution 10
 labels = tissue_probabilities.argmax(axis=-1)  # the channel with the highest probability
-assert check_exercise_9(np.mean(labels == tissue_classes[n_fit:]))
+assert check_exercise_10(np.mean(labels == tissue_classes[n_fit:]))
 
 # %% [markdown]
 # **Section summary.** More classes: softmax output, one-hot masks, a
 # categorical loss, IoU per class, and the arg-max for a label map.
 
 # %% [markdown]
-# # 10. Hardware
+# # 11. Hardware
 #
 # What did this run's hardware give?
 
@@ -1426,7 +1727,7 @@ print(f"main model: {main_steps_per_second:.2f} training steps/s "
 #
 # **Mixed precision.** On a GPU,
 # `keras.mixed_precision.set_global_policy("mixed_float16")` makes layers
-# compute in float16 and keep their weights in float32 (exercise 10). NVIDIA
+# compute in float16 and keep their weights in float32 (exercise 11). NVIDIA
 # GPUs run float16 faster than float32; a CPU runs it slower (TensorFlow's
 # [mixed-precision guide](https://www.tensorflow.org/guide/mixed_precision),
 # which also covers bfloat16 for TPUs and recent Intel CPUs). The course's
@@ -1437,7 +1738,7 @@ print(f"main model: {main_steps_per_second:.2f} training steps/s "
 # use a TPU that TensorFlow can reach, and the notebooks build their models
 # inside its scope, but for this course choose a GPU.
 #
-# **Exercise 10 (mixed precision).** Under the `"mixed_float16"` policy, in
+# **Exercise 11 (mixed precision).** Under the `"mixed_float16"` policy, in
 # which dtype does a layer compute, and in which does it keep its weights?
 # (Answer with dtype names, e.g. `"float64"`.)
 
@@ -1446,20 +1747,20 @@ compute_dtype = None
 weight_dtype = None
 
 # %%
-def check_exercise_10(compute_answer, weight_answer):
+def check_exercise_11(compute_answer, weight_answer):
     layer = keras.layers.Dense(2, dtype="mixed_float16")  # the policy for this layer only
     layer.build((None, 3))  # creates the weights; no float16 sums on this CPU
     return [self_check("computes in", compute_answer, layer.compute_dtype),
             self_check("keeps weights in", weight_answer, layer.kernel.dtype)] == ["correct"] * 2
 
 
-check_exercise_10(compute_dtype, weight_dtype);
+check_exercise_11(compute_dtype, weight_dtype);
 
 # %% cellView="form" jupyter={"source_hidden": true}
-# @title Solution 10
+# @title Solution 11
 # float16 halves the memory traffic and runs on tensor cores; the weights stay
 # float32, so that small updates are not rounded away.
-assert check_exercise_10("float16", "float32")
+assert check_exercise_11("float16", "float32")
 
 # %% [markdown]
 # # Summary
@@ -1474,7 +1775,12 @@ assert check_exercise_10("float16", "float32")
 # - Our advice: Adam at 10⁻³ as a default; compare options only with the
 #   spread between seeds in mind, and keep the best restart by validation.
 # - Memory grows with batch × tile area; halve the batch first after an OOM.
-# - `ModelCheckpoint` + `BackupAndRestore` on Drive survive a disconnect.
+# - `ModelCheckpoint` + `BackupAndRestore` on Drive survive a disconnect;
+#   export to a SavedModel (or ONNX) to use the model elsewhere, and check the
+#   reload.
 # - Measure as the field does (Rand error, VI as well as pixel error), choose
-#   thresholds on validation data, and compare with a classic baseline.
+#   thresholds on validation data, give test figures with their bootstrap
+#   intervals, and compare with a classic baseline.
+# - The U-Net paper's border weights and elastic deformation are options of
+#   `augmented_batches`; judge them by cells split and merged, not pixels alone.
 # - More classes: softmax, one-hot masks, categorical loss, IoU per class.
