@@ -356,6 +356,25 @@ def fmt_ratio(value) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def flip_mean(predict, images):
+    """Test-time augmentation: the mean of ``predict`` over the 8 flips and quarter turns.
+
+    Each view is predicted, turned back, and the 8 are averaged. `predict` maps a
+    batch (N, H, W, C) to probabilities of the same height and width.
+    """
+    import numpy as np
+
+    total = 0
+    for turns in range(4):
+        for flip in (False, True):
+            view = np.rot90(images, turns, axes=(1, 2))
+            view = view[:, :, ::-1] if flip else view
+            out = np.asarray(predict(np.ascontiguousarray(view)))
+            out = out[:, :, ::-1] if flip else out
+            total = total + np.rot90(out, -turns, axes=(1, 2))
+    return total / 8
+
+
 def seg_measures(masks, probabilities) -> dict:
     """Pixel error, membrane IoU and Rand error at threshold 0.5, through `helpers`."""
     return {

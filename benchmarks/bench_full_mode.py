@@ -50,6 +50,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import _common as C  # noqa: E402  (after the environment settings above)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SEED = 42
@@ -138,21 +140,6 @@ def _gpu_names() -> list[str]:
     return []
 
 
-def flip_mean(predict, images):
-    """Test-time augmentation: the mean prediction over the 8 flips and quarter turns."""
-    import numpy as np
-
-    total = 0
-    for turns in range(4):
-        for flip in (False, True):
-            view = np.rot90(images, turns, axes=(1, 2))
-            view = view[:, :, ::-1] if flip else view
-            out = np.asarray(predict(np.ascontiguousarray(view)))
-            out = out[:, :, ::-1] if flip else out
-            total = total + np.rot90(out, -turns, axes=(1, 2))
-    return total / 8
-
-
 def _save(folder: Path | None, name: str, **arrays) -> None:
     import numpy as np
 
@@ -197,9 +184,9 @@ def train_and_measure(name: str, recipe: dict, data: dict, *, scale: float,
     probabilities = predict(data["x_test"])
     predict_seconds = time.perf_counter() - start
     scores = helpers.evaluate(data["y_test"], probabilities)
-    flipped = flip_mean(predict, data["x_test"])
+    flipped = C.flip_mean(predict, data["x_test"])
     _save(save, name, test=probabilities, test_flip_mean=flipped, val=predict(data["x_val"]),
-          val_flip_mean=flip_mean(predict, data["x_val"]))
+          val_flip_mean=C.flip_mean(predict, data["x_val"]))
     val_losses = history.history["val_loss"]
     return {
         **recipe,

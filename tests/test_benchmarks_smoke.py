@@ -79,3 +79,36 @@ def test_every_benchmark_runs_on_synthetic_data_and_the_readme_writer_renders_th
         assert f"{name}.json" in block, f"the README block shows nothing from {name}.json"
     assert "(smoke run)" in report.deck_block(results, "smoke run")
     assert time.perf_counter() - start < 60, "the smoke run must stay under a minute"
+
+
+@pytest.mark.slow
+def test_once_off_benchmarks_run_and_their_records_render(monkeypatch, tmp_path):
+    """bench_quick_mode and bench_full_mode at a few steps, then records.render on them."""
+    import importlib
+
+    import helpers
+
+    try:
+        helpers.find_isbi2012(download=False, verbose=False)
+    except Exception as error:  # noqa: BLE001 - whatever keeps the real data away
+        pytest.skip(f"needs ISBI 2012 on disk: {error}")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    for name in ("_common", "bench_quick_mode", "bench_full_mode", "records"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    quick = importlib.import_module("bench_quick_mode")
+    full = importlib.import_module("bench_full_mode")
+    records = importlib.import_module("records")
+
+    quick.main(["--seeds", "0", "1", "--scale", "0.02", "--json",
+                str(tmp_path / "quick_mode.json")])
+    full.main(["--only", "step", "--only", "notebook_01", "--scale", "0.001", "--filters", "4",
+               "--repeats", "1", "--output", str(tmp_path / "full_mode_gpu.json")])
+    record = json.loads((tmp_path / "full_mode_gpu.json").read_text())
+    record.update(command="python benchmarks/bench_full_mode.py", recorded="smoke run")
+    (tmp_path / "full_mode_gpu.json").write_text(json.dumps(record))
+    quick_record = json.loads((tmp_path / "quick_mode.json").read_text())
+    assert [run["seed"] for run in quick_record["recipes"]["after"]["runs"]] == [0, 1]
+
+    block = records.render(tmp_path)
+    assert "| before | 8 × 50 |" in block and "| after |" in block
+    assert "notebook 01: 4 filters" in block and "mixed_float16" in block

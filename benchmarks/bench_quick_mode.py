@@ -1,0 +1,117 @@
+"""Benchmark 6: notebook 01's quick mode, before and after, over three seeds.
+
+Notebook 01's training run (section 5) and its evaluation (section 6), as the
+notebook does them: custom_unet with ``helpers.COURSE_UNET`` and 16 filters,
+soft Jaccard loss, Adam 1e-3, ``helpers.augmented_batches`` (random 128 crops,
+flips and quarter turns, batch 8), validation on images 24-26 after every
+epoch, the best epoch by validation loss kept, the whole 512 x 512 test images
+(27-29) predicted, threshold 0.5. Each seed changes the initial weights, the
+crops and the dropout masks together.
+
+``RECIPES["before"]`` is quick mode as it was (8 epochs of 50 steps);
+``RECIPES["after"]`` is quick mode as notebook 01 now sets it. The figures are
+the mean, the standard deviation and the range of the test pixel error and
+Rand error over the seeds, and each run's training time. Each model is also
+measured with test-time augmentation (``flip_mean``: the mean prediction over
+the 8 flips and quarter turns), a candidate the notebook keeps only if it helps.
+
+    python benchmarks/bench_quick_mode.py                # both recipes, seeds 0 1 2
+    python benchmarks/bench_quick_mode.py --only after --seeds 0
+"""
+
+from __future__ import annotations
+
+import time
+
+import _common as C
+import numpy as np
+
+import helpers
+
+TITLE = "Benchmark 6: notebook 01 quick mode, before and after, over seeds"
+NAME = "quick_mode"
+QUICK = {"seeds": (0, 1, 2)}
+FULL = QUICK  # a CPU benchmark: quick mode is what it measures
+
+#: Notebook 01's quick-mode settings (section 5), before and after issue 14.
+RECIPES = {
+    "before": dict(epochs=8, steps_per_epoch=50, patch=128, batch=8),
+    "after": dict(epochs=16, steps_per_epoch=50, patch=128, batch=8),
+}
+
+
+def run_once(recipe: dict, split: dict, seed: int, *, scale: float = 1.0) -> dict:
+    import keras
+    from keras_unet.models import custom_unet
+
+    helpers.setup(mode="quick", seed=42 + seed, verbose=False)
+    x_train, y_train = split["train"]
+    keras.utils.set_random_seed(4 + 100 * seed)  # notebook 01: 4, its initial weights
+    model = custom_unet(filters=16, **helpers.COURSE_UNET)
+    model = keras.Model(model.inputs[0], model.outputs[0])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                  loss=helpers.soft_jaccard_loss)
+    batches = helpers.augmented_batches(x_train, y_train, patch_size=recipe["patch"],
+                                        batch_size=recipe["batch"], seed=5 + 100 * seed)
+
+    class KeepBest(keras.callbacks.Callback):  # the notebook's checkpoint, in memory
+        best, weights, epoch = np.inf, None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["val_loss"] < self.best:
+                self.best, self.epoch = logs["val_loss"], epoch
+                self.weights = self.model.get_weights()
+
+    keep = KeepBest()
+    keras.utils.set_random_seed(5 + 100 * seed)  # notebook 01: 5, its dropout masks
+    start = time.perf_counter()
+    model.fit(batches, steps_per_epoch=max(1, round(recipe["steps_per_epoch"] * scale)),
+              epochs=max(1, round(recipe["epochs"] * scale)),
+              validation_data=split["validation"], validation_batch_size=1,
+              callbacks=[keep], shuffle=False, verbose=0)
+    train_seconds = time.perf_counter() - start
+    model.set_weights(keep.weights)
+    x_test, y_test = split["test"]
+    probabilities = model.predict(x_test, batch_size=1, verbose=0)
+    flipped = C.flip_mean(lambda batch: model.predict(batch, batch_size=1, verbose=0), x_test)
+    return {"seed": seed, "best_epoch": keep.epoch + 1, "train_seconds": round(train_seconds, 1),
+            **{key: round(float(value), 4) for key, value in
+               C.seg_measures(y_test, probabilities).items()},
+            **{f"{key}_flip_mean": round(float(value), 4) for key, value in
+               C.seg_measures(y_test, flipped).items()}}
+
+
+def add_options(p):
+    p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--only", choices=sorted(RECIPES), action="append")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="fraction of each recipe's epochs and steps (1: as the notebook)")
+
+
+def measure(run):
+    data = helpers.load_isbi2012_or_synthetic(verbose=False)
+    split = helpers.split_dataset(data.images, data.masks)
+    results = {}
+    for name in run.args.only or list(RECIPES):
+        runs = []
+        for seed in run.settings["seeds"]:
+            runs.append(run_once(RECIPES[name], split, seed, scale=run.args.scale))
+            print(f"{name}, seed {seed}: {runs[-1]}", flush=True)
+        summary = {}
+        for measure_name in ("pixel_error", "rand_error", "pixel_error_flip_mean",
+                             "rand_error_flip_mean", "train_seconds"):
+            values = np.array([r[measure_name] for r in runs], dtype=float)
+            summary[measure_name] = {"mean": round(float(values.mean()), 4),
+                                     "std": round(float(values.std(ddof=1)), 4)
+                                     if len(values) > 1 else None,
+                                     "min": float(values.min()), "max": float(values.max())}
+        results[name] = {"recipe": RECIPES[name], "runs": runs, "summary": summary}
+        for measure_name, figures in summary.items():
+            print(f"{name}: {measure_name} {figures}", flush=True)
+    return {"settings": {**run.settings, "scale": run.args.scale}, "recipes": results}, results
+
+
+main = C.main_of(__name__)
+
+if __name__ == "__main__":
+    main()
