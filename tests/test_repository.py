@@ -95,3 +95,28 @@ def test_no_absolute_machine_paths_in_repository():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()[:120]}")
     assert offenders == [], "absolute machine paths in the repository:\n" + "\n".join(offenders)
+
+
+#: A sweep of thresholds on test data would choose the threshold on the test images.
+_TEST_SWEEP = re.compile(r"threshold_sweep\(\s*(y_test|masks_test|data\[\"y_test\"\])")
+
+
+@pytest.mark.parametrize("text, chosen_on_test", [
+    ("sweep = helpers.threshold_sweep(y_val, val_probabilities)", False),
+    ("sweep = helpers.threshold_sweep(y_test, test_probabilities)", True),
+    ('sweep = helpers.threshold_sweep(data["y_test"], test)', True),
+])
+def test_threshold_sweep_pattern_known_values(text, chosen_on_test):
+    assert bool(_TEST_SWEEP.search(text)) == chosen_on_test
+
+
+def test_every_threshold_sweep_runs_on_validation_data():
+    # Issue 14, item 4: every threshold the course reports is chosen on validation.
+    sources = [*REPO_ROOT.glob("notebooks/*.py"), *REPO_ROOT.glob("benchmarks/*.py"),
+               REPO_ROOT / "slides" / "figures.py"]
+    calls = 0
+    for path in sources:
+        text = path.read_text()
+        calls += text.count("threshold_sweep(")
+        assert not _TEST_SWEEP.search(text), f"{path.name} sweeps thresholds on test data"
+    assert calls >= 4  # notebooks 01 and 02, the deck's figure, bench_full_mode
