@@ -19,8 +19,10 @@ import os
 import pytest
 
 # The list: Python warnings (UserWarning, FutureWarning, ...), absl's
-# "WARNING: All log messages ...", and TensorFlow's C++ log lines (E0000, W0000, I0000).
-NOISE_MARKERS = ("Warning", "WARNING", "E0000", "W0000", "I0000")
+# "WARNING: All log messages ...", TensorFlow's C++ log lines (E0000, W0000, I0000),
+# and its Python logger's lines below WARNING ("INFO:tensorflow:Assets written to ...").
+NOISE_MARKERS = ("Warning", "WARNING", "E0000", "W0000", "I0000", "INFO:tensorflow",
+                 "INFO:absl")
 
 
 def noise_lines(outputs) -> list[str]:

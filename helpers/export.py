@@ -15,6 +15,7 @@ each is checked on the same tiles.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import numbers
 import os
 import subprocess
@@ -133,7 +134,15 @@ def export_round_trip(model, tiles, *, folder, name: str = "unet", atol: float =
     keras_file = folder / f"{name}.keras"
     model.save(keras_file)
     saved_model = folder / f"{name}_savedmodel"
-    model.export(os.fspath(saved_model), verbose=False)
+    # TensorFlow's Python logger reports "INFO:tensorflow:Assets written to ..." while
+    # it saves, even with verbose=False: raise that one logger to WARNING meanwhile.
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(max(level, logging.WARNING))
+    try:
+        model.export(os.fspath(saved_model), verbose=False)
+    finally:
+        tf_logger.setLevel(level)
 
     formats = [("keras", keras_file, _predict_keras_file),
                ("saved_model", saved_model, _predict_saved_model)]

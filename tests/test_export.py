@@ -101,3 +101,25 @@ def test_export_round_trip_bad_input(trained, tmp_path, tiles, options, match):
     model, _ = trained
     with pytest.raises(ValueError, match=match):
         export_round_trip(model, tiles, folder=tmp_path, **options)
+
+
+def test_export_round_trip_logs_no_info_lines(trained, tmp_path):
+    # TensorFlow logs "Assets written to ..." at INFO while saving; executed notebooks
+    # must show no TensorFlow log lines, so export_round_trip keeps them back.
+    import logging
+
+    model, x = trained
+    records = []
+    handler = logging.Handler(level=logging.INFO)
+    handler.emit = records.append
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.INFO)
+    tf_logger.addHandler(handler)
+    try:
+        export_round_trip(model, x[:1], folder=tmp_path, onnx=False)
+    finally:
+        tf_logger.removeHandler(handler)
+        tf_logger.setLevel(level)
+    assert [r.getMessage() for r in records if r.levelno < logging.WARNING] == []
+    assert tf_logger.level == level

@@ -35,6 +35,7 @@ def _stream(text, name="stdout"):
         "I0000 00:00:1795637300.188261   11222 port.cc:153] oneDNN custom operations are on.",
         "WARNING:tensorflow:5 out of the last 5 calls to <function> triggered tf.function "
         "retracing.",
+        "INFO:tensorflow:Assets written to: /x/unet_savedmodel/assets",
     ],
 )
 def test_noise_lines_finds_each_kind(line):
