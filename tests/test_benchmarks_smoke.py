@@ -99,16 +99,16 @@ def test_once_off_benchmarks_run_and_their_records_render(monkeypatch, tmp_path)
     full = importlib.import_module("bench_full_mode")
     records = importlib.import_module("records")
 
-    quick.main(["--seeds", "0", "1", "--scale", "0.02", "--json",
-                str(tmp_path / "quick_mode.json")])
+    quick.main(["--seeds", "3", "--scale", "0.02", "--json", str(tmp_path / "quick_mode.json")])
     full.main(["--only", "step", "--only", "notebook_01", "--scale", "0.001", "--filters", "4",
                "--repeats", "1", "--output", str(tmp_path / "full_mode_gpu.json")])
     record = json.loads((tmp_path / "full_mode_gpu.json").read_text())
     record.update(command="python benchmarks/bench_full_mode.py", recorded="smoke run")
     (tmp_path / "full_mode_gpu.json").write_text(json.dumps(record))
     quick_record = json.loads((tmp_path / "quick_mode.json").read_text())
-    assert [run["seed"] for run in quick_record["recipes"]["after"]["runs"]] == [0, 1]
+    assert [run["seed"] for run in quick_record["recipes"]["after"]["runs"]] == [3]
+    assert quick_record["recipes"]["after"]["summary"]["pixel_error"]["std"] is None
 
     block = records.render(tmp_path)
-    assert "| before | 8 × 50 |" in block and "| after |" in block
+    assert "| before | 8 × 50 |" in block and "| after |" in block and "Scaled to 0.02" in block
     assert "notebook 01: 4 filters" in block and "mixed_float16" in block
