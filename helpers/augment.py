@@ -178,9 +178,13 @@ def _reflect(coordinates: np.ndarray, last: int) -> np.ndarray:
     """
     if last == 0:
         return np.zeros_like(coordinates)
-    while coordinates.min() < 0 or coordinates.max() > last:  # once, unless beyond 2 * last
-        coordinates = np.abs(coordinates)
-        coordinates = np.where(coordinates > last, 2 * last - coordinates, coordinates)
+    # |c| reflects about 0; min(c, 2 * last - c) about last (it is c for c <= last).
+    # One pass does it for c in [-last, 2 * last]; farther points need another.
+    coordinates = np.abs(coordinates)
+    np.minimum(coordinates, 2 * last - coordinates, out=coordinates)
+    while coordinates.min() < 0:
+        np.abs(coordinates, out=coordinates)
+        np.minimum(coordinates, 2 * last - coordinates, out=coordinates)
     return coordinates
 
 
