@@ -383,3 +383,16 @@ def test_augmented_batches_one_hot_masks_of_several_channels(classes):
     assert set(np.unique(y).tolist()) == {0.0, 1.0}
     # the class of each pixel is the one its image value encodes
     np.testing.assert_array_equal(np.argmax(y, axis=-1), np.floor(x[..., 0] * classes))
+
+
+@pytest.mark.parametrize(("point", "expected"), [
+    (3.0, 3.0), (0.0, 0.0), (10.0, 10.0),   # inside: unchanged
+    (-2.5, 2.5), (12.0, 8.0),               # one reflection, about 0 and about 10
+    (25.0, 5.0), (-25.0, 5.0), (41.0, 1.0),  # beyond twice the edge: reflected again
+])
+def test_reflect_known_values(point, expected):
+    from helpers.augment import _reflect
+
+    result = _reflect(np.array([point], np.float32), 10)
+    assert result.tolist() == [expected]
+    assert _reflect(np.array([point], np.float32), 0).tolist() == [0.0]
