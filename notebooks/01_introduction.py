@@ -1098,8 +1098,8 @@ plt.show()
 # answer back and take the mean: one probability map, steadier than any one
 # of them, for 8 predictions instead of one. Measured over three trainings
 # with different seeds (the README's "Measured once" table), it lowered quick
-# mode's Rand error from 0.166 to 0.118 on average and left the pixel error
-# about where it was (0.0805 and 0.0803); it was kept for that reason. Full
+# mode's Rand error on average and left the pixel error about where it was;
+# it was kept for that reason. Full
 # mode's model, measured once on a GPU, was another matter: its pixel error
 # stayed put and its Rand error rose (same table). Whether it helps is a
 # measurement, so the cell below prints both. From here on, `probabilities` is
@@ -1371,8 +1371,8 @@ print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.1f} MB); "
 # @title Notes on the further exercise
 # Full mode trains 7.5 times as many steps as quick mode (60 x 100 against
 # 16 x 50), on 256-pixel crops with 32 filters. Measured once on a GPU, not by
-# this notebook (the README's "Measured once" table): a test pixel error of
-# 0.0787 with one view, hardly below quick mode's. The U-Net paper reached
+# this notebook (the README's "Measured once" table), its test pixel error was
+# hardly below quick mode's. The U-Net paper reached
 # 0.0611 on the challenge's own test set (Ronneberger et al. 2015, table 1),
 # other images, with 64 filters and its own methods (notebook 02, section 8).
 # Doubling the filters roughly quadruples the parameters (checked below) and
