@@ -159,8 +159,9 @@ def _elastic_patches(images, masks, which, rows, cols, shape, *, rng, flips, sig
         flip_h = (rng.random(count) < 0.5)[:, None, None]
         i = np.where(flip_v, patch_h - 1 - i, i)  # (count, ph, 1)
         j = np.where(flip_h, patch_w - 1 - j, j)  # (count, 1, pw)
-    points[:, 0] += rows[:, None, None] + i
-    points[:, 1] += cols[:, None, None] + j
+    # float32 offsets: adding integers to the float32 points would compute in float64.
+    points[:, 0] += (rows[:, None, None] + i).astype(np.float32)
+    points[:, 1] += (cols[:, None, None] + j).astype(np.float32)
     x, y = _deformed_crops(images, masks, which, points)
     if flips and patch_h == patch_w:
         # Turned after sampling: sampling along columns would read the image out of order.
@@ -197,34 +198,52 @@ def _deformed_crops(images, masks, which, points):
     """
     height, width = images.shape[1:3]
     points = points.astype(np.float32, copy=False)  # 1e-4 px at 1000 px: plenty
-    rows = _reflect(points[:, 0], height - 1)
-    cols = _reflect(points[:, 1], width - 1)
+    down = _reflect(points[:, 0], height - 1)
+    right = _reflect(points[:, 1], width - 1)
     # The top-left neighbour; the other three are one row and/or one column further. On
     # the last row (column) it is the row before, and the far one gets all the weight, so
-    # no neighbour lies beyond the image (mode "clip" covers one-pixel-high images).
-    top = np.minimum(np.floor(rows), max(height - 2, 0))
-    left = np.minimum(np.floor(cols), max(width - 2, 0))
-    down = (rows - top)[..., np.newaxis]  # float32, as the points
-    right = (cols - left)[..., np.newaxis]
-    # Flat index of the top-left neighbour, in float64 (exact to 2**53), cast once.
-    first_row = (which * height).astype(np.float64)[:, np.newaxis, np.newaxis]
-    corner = ((first_row + top) * width + left).astype(np.intp)
+    # no neighbour lies beyond the image.
+    top = np.floor(down)
+    top[top > height - 2] = max(height - 2, 0)
+    left = np.floor(right)
+    left[left > width - 2] = max(width - 2, 0)
+    down -= top  # now the weights of the lower and right neighbours, in [0, 1]
+    right -= left
+    # Flat pixel indices, computed in floats (exact below 2**24 in float32) because
+    # numpy's integer casts and arithmetic are several times slower here.
+    exact = np.float32 if images[0, ..., 0].size <= 2**24 else np.float64
+    corner = top.astype(exact, copy=False) * width
+    corner += left
+    nearest = corner + (right >= 0.5)
+    nearest += (down >= 0.5) * exact(width)
+    start = (which * (height * width))[:, np.newaxis, np.newaxis]
+
+    def flat(index):
+        index = index.astype(np.int32 if exact is np.float32 else np.intp).astype(np.intp)
+        index += start
+        return index
+
+    corner, nearest = flat(corner), flat(nearest)
     pixels = images.reshape(-1, images.shape[-1])
+    if len(pixels) <= width + 1:  # a single one-row image: pad for the views below
+        pixels = np.concatenate([pixels, np.zeros((width + 1, pixels.shape[1]), pixels.dtype)])
 
     def at(offset):
-        return np.take(pixels, corner + offset, axis=0, mode="clip").astype(np.float32,
-                                                                            copy=False)
+        # Shifted views instead of corner + offset: no index arithmetic. Every index is
+        # in range, so "wrap" changes nothing, and numpy's take is fastest with it.
+        return np.take(pixels[offset:], corner, axis=0, mode="wrap").astype(np.float32,
+                                                                          copy=False)
 
+    right = right[..., np.newaxis]
     upper = at(0)
     upper += right * (at(1) - upper)
     x = at(width)
     x += right * (at(width + 1) - x)
     x -= upper
-    x *= down
+    x *= down[..., np.newaxis]
     x += upper
-    nearest = corner + (down[..., 0] >= 0.5) * width + (right[..., 0] >= 0.5)
-    y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0).astype(np.float32,
-                                                                            copy=False)
+    y = np.take(masks.reshape(-1, masks.shape[-1]), nearest, axis=0,
+                mode="wrap").astype(np.float32, copy=False)
     return np.clip(x, 0.0, 1.0, out=x), y
 
 

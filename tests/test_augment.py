@@ -299,6 +299,48 @@ def test_deformed_crops_match_scipy_map_coordinates():
         assert np.mean(y[i, ..., 0] == nearest) > 0.99  # rounding of exact halves may differ
 
 
+@pytest.mark.parametrize(("n", "height", "width"), [(1, 1, 9), (2, 1, 9), (2, 7, 1), (1, 1, 1)])
+def test_deformed_crops_match_scipy_on_one_pixel_wide_images(n, height, width):
+    from scipy import ndimage
+
+    from helpers.augment import _deformed_crops
+
+    images, masks = _data(n=n, height=height, width=width)
+    rng = np.random.default_rng(3)
+    which = np.array([n - 1, 0])
+    points = rng.uniform(-3, 12, (2, 2, 5, 6)).astype(np.float32)
+    x, y = _deformed_crops(images, masks, which, points)
+    for i, k in enumerate(which):
+        expected = ndimage.map_coordinates(images[k, ..., 0].astype(np.float64), points[i],
+                                           order=1, mode="mirror")
+        np.testing.assert_allclose(x[i, ..., 0], expected, atol=1e-6)
+        nearest = ndimage.map_coordinates(masks[k, ..., 0], points[i], order=0, mode="mirror")
+        assert np.mean(y[i, ..., 0] == nearest) > 0.95  # rounding of exact halves may differ
+
+
+@pytest.mark.parametrize("height", [4096, 4160])  # 2**24 pixels per image, and more
+def test_deformed_crops_exact_on_either_side_of_float32_indices(height):
+    """Flat indices are computed in float32 up to 2**24 pixels per image, in float64 above."""
+    from scipy import ndimage
+
+    from helpers.augment import _deformed_crops
+
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 2, (2, height, 4096, 1), dtype=np.uint8)  # neighbours differ
+    masks = images.copy()
+    # Points in the last 30 rows and columns of image 1, whose flat indices exceed 2**24
+    # when height is 4160: one index off there would show.
+    points = (np.array([height, 4096])[None, :, None, None] - 1
+              - rng.uniform(0, 30, (1, 2, 8, 8))).astype(np.float32)
+    x, y = _deformed_crops(images, masks, np.array([1]), points)
+    corner = images[1, -40:, -40:, 0].astype(np.float64)
+    local = points[0] - np.array([height - 40, 4096 - 40], np.float32)[:, None, None]
+    expected = ndimage.map_coordinates(corner, local, order=1, mode="mirror")
+    np.testing.assert_allclose(x[0, ..., 0], expected, atol=1e-5)
+    nearest = ndimage.map_coordinates(corner, local, order=0, mode="mirror")
+    np.testing.assert_array_equal(y[0, ..., 0], nearest)
+
+
 @pytest.mark.parametrize(("options", "match"), [
     ({"elastic": -1.0}, r"elastic must be a number of pixels >= 0 .* got -1.0"),
     ({"elastic": float("inf")}, r"elastic must be a number of pixels"),
