@@ -12,6 +12,7 @@ still are (so a typed-in number fails them).
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -347,6 +348,8 @@ def deck_block(results: dict, when: str) -> str:
         if name == best:
             cells[0] = f"**{cells[0]}**"
         rows.append([DECK_LABELS.get(name, record["label"]), str(record["steps"]), *cells])
+    if q.get("written"):  # when these were measured, which a later render keeps
+        when = datetime.datetime.fromisoformat(q["written"]).strftime("%Y-%m-%d %H:%M %Z")
     lines = [
         f"`make bench`, {q['mode']} budget: {q['settings']['budget_s']:.0f} s of training "
         f"each on {where} (load average {loads({'quality': q})}: the more other work, the "

@@ -180,3 +180,13 @@ def test_records_block_changes_when_a_record_changes(tmp_path):
     (tmp_path / "full_mode_gpu.json").write_text(json.dumps(full))
     changed = records.render(tmp_path)
     assert changed != records.render() and "0.0123" in changed and "**met**" in changed
+
+
+def test_deck_block_dates_the_quality_figures_when_they_were_measured(published):
+    import copy
+
+    results, _ = published
+    results = copy.deepcopy(results)
+    results["quality"]["written"] = "2026-01-02T03:04:05+00:00"
+    block = report.deck_block(results, "2030-12-31 23:59 UTC")  # a later render
+    assert "(2026-01-02 03:04 UTC)" in block and "2030" not in block
