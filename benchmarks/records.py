@@ -105,28 +105,43 @@ def _quick_mode(record: dict) -> list[str]:
         f"benchmarks/bench_quick_mode.py`, {record['written'][:10]}): {machine['cpu']}, "
         f"{machine['cores']} cores; TensorFlow {machine['tensorflow']}, Keras "
         f"{machine['keras']}. Seeds {', '.join(map(str, seeds))}; mean ± standard deviation "
-        f"(lowest to highest). Test split 27-29 at 512×512, threshold 0.5.{scaled}",
+        f"(lowest to highest). Test split 27-29 at 512×512, threshold 0.5 unless said "
+        f"otherwise.{scaled}",
         "",
         "| Quick mode | Training (epochs × steps) | Pixel error | Pixel error, mean of 8 flips "
+        "| Same, threshold chosen on validation (threshold) "
         "| Rand error | Rand error, mean of 8 flips | Training time, s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, result in record["recipes"].items():
         recipe, summary = result["recipe"], result["summary"]
+        changes = {key: value for key, value in recipe.items()
+                   if key not in ("epochs", "steps_per_epoch", "patch", "batch")}
+        label = name + (f" ({', '.join(f'{k}={v}' for k, v in changes.items())})"
+                        if changes else "")
+        chosen = "-"  # records from before this column was measured
+        if "pixel_error_flip_mean_val_threshold" in summary:
+            thresholds = summary["val_threshold"]
+            chosen = (f"{_spread(summary['pixel_error_flip_mean_val_threshold'])} "
+                      f"({thresholds['min']:.2f} to {thresholds['max']:.2f})")
         lines.append(
-            f"| {name} | {recipe['epochs']} × {recipe['steps_per_epoch']} | "
+            f"| {label} | {recipe['epochs']} × {recipe['steps_per_epoch']} | "
             f"{_spread(summary['pixel_error'])} | {_spread(summary['pixel_error_flip_mean'])} | "
+            f"{chosen} | "
             f"{_spread(summary['rand_error'])} | {_spread(summary['rand_error_flip_mean'])} | "
             f"{_spread(summary['train_seconds'], 0)} |")
+    if set(record["recipes"]) - {"before", "after"}:
+        lines += ["", "The rows after *after* are changes to it that were measured and not "
+                      "kept: see `benchmarks/bench_quick_mode.py`."]
     after = record["recipes"].get("after")
     if after:
         reached = after["summary"]["pixel_error_flip_mean"]["mean"]
         verdict = "met" if reached <= QUICK_MODE_GOAL else "NOT met"
         lines += ["", f"Notebook 01 now trains as *after* and predicts with the mean of the 8 "
                       f"flips. Goal: its mean test pixel error <= {QUICK_MODE_GOAL}: "
-                      f"**{verdict}** ({reached:.4f}). Load average at the end: "
-                      f"{record['load_average_at_end'][0]}: with other work beside it, the "
-                      "training times are longer than on a quiet machine."]
+                      f"**{verdict}** ({reached:.4f}). Load average (1 min) at the end: "
+                      f"{record['load_average_at_end'][0]} (the benchmark's own training "
+                      "counts in it)."]
     return lines
 
 

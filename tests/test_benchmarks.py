@@ -182,6 +182,36 @@ def test_records_block_changes_when_a_record_changes(tmp_path):
     assert changed != records.render() and "0.0123" in changed and "**met**" in changed
 
 
+def test_records_quick_mode_shows_candidates_and_validation_thresholds(tmp_path):
+    import json
+    import shutil
+
+    records = _records_module()
+    for path in records.RECORDS.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    quick = json.loads((tmp_path / "quick_mode.json").read_text())
+
+    def spread(mean, low, high):
+        return {"mean": mean, "std": 0.001, "min": low, "max": high}
+
+    summary = dict(quick["recipes"]["after"]["summary"])
+    for name in ("pixel_error_flip_mean_val_threshold", "val_threshold"):
+        summary.pop(name, None)  # as recorded before the column existed
+    quick["recipes"]["after"]["summary"] = summary
+    quick["recipes"]["ema"] = {
+        "recipe": dict(quick["recipes"]["after"]["recipe"], ema=0.99),
+        "summary": dict(summary, pixel_error_flip_mean_val_threshold=spread(0.0712, 0.07, 0.072),
+                        val_threshold=spread(0.3, 0.25, 0.35)),
+    }
+    (tmp_path / "quick_mode.json").write_text(json.dumps(quick))
+    block = records.render(tmp_path)
+    after_row = next(line for line in block.splitlines() if line.startswith("| after |"))
+    ema_row = next(line for line in block.splitlines() if line.startswith("| ema (ema=0.99) |"))
+    assert "| - |" in after_row
+    assert "0.0712 ± 0.0010 (0.0700 to 0.0720) (0.25 to 0.35)" in ema_row
+    assert "measured and not kept" in block
+
+
 def test_deck_block_dates_the_quality_figures_when_they_were_measured(published):
     import copy
 
