@@ -52,6 +52,7 @@ CANDIDATES = {
     "bce_jaccard+ema": dict(RECIPES["after"], loss="bce_jaccard_loss", ema=0.99),
     "4x steps": dict(RECIPES["after"], epochs=64),
 }
+ALL_RECIPES = RECIPES | CANDIDATES
 #: Thresholds tried on the validation images for the lowest pixel error.
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
@@ -100,8 +101,8 @@ def run_once(recipe: dict, split: dict, seed: int, *, scale: float = 1.0) -> dic
     flipped = C.flip_mean(predict, x_test)
     x_val, y_val = split["validation"]
     flipped_val = C.flip_mean(predict, x_val)
-    threshold = float(THRESHOLDS[np.argmin(
-        [helpers.pixel_error(y_val, flipped_val, threshold=t) for t in THRESHOLDS])])
+    sweep = helpers.threshold_sweep(y_val, flipped_val, thresholds=THRESHOLDS, rand=False)
+    threshold = float(sweep.loc[sweep["pixel_error"].idxmin(), "threshold"])
     return {"seed": seed, "best_epoch": keep.epoch + 1, "train_seconds": round(train_seconds, 1),
             "val_threshold": threshold,
             "pixel_error_flip_mean_val_threshold": round(float(
@@ -114,7 +115,7 @@ def run_once(recipe: dict, split: dict, seed: int, *, scale: float = 1.0) -> dic
 
 def add_options(p):
     p.add_argument("--seeds", type=int, nargs="+", default=None)
-    p.add_argument("--only", choices=sorted(RECIPES | CANDIDATES), action="append")
+    p.add_argument("--only", choices=sorted(ALL_RECIPES), action="append")
     p.add_argument("--scale", type=float, default=1.0,
                    help="fraction of each recipe's epochs and steps (1: as the notebook)")
 
@@ -126,8 +127,7 @@ def measure(run):
     for name in run.args.only or list(RECIPES):
         runs = []
         for seed in run.settings["seeds"]:
-            runs.append(run_once((RECIPES | CANDIDATES)[name], split, seed,
-                                 scale=run.args.scale))
+            runs.append(run_once(ALL_RECIPES[name], split, seed, scale=run.args.scale))
             print(f"{name}, seed {seed}: {runs[-1]}", flush=True)
         summary = {}
         for measure_name in ("pixel_error", "rand_error", "pixel_error_flip_mean",
@@ -138,8 +138,7 @@ def measure(run):
                                      "std": round(float(values.std(ddof=1)), 4)
                                      if len(values) > 1 else None,
                                      "min": float(values.min()), "max": float(values.max())}
-        results[name] = {"recipe": (RECIPES | CANDIDATES)[name], "runs": runs,
-                         "summary": summary}
+        results[name] = {"recipe": ALL_RECIPES[name], "runs": runs, "summary": summary}
         for measure_name, figures in summary.items():
             print(f"{name}: {measure_name} {figures}", flush=True)
     return {"settings": {**run.settings, "scale": run.args.scale}, "recipes": results}, results

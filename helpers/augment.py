@@ -198,17 +198,19 @@ def _deformed_crops(images, masks, which, points):
     """
     height, width = images.shape[1:3]
     points = points.astype(np.float32, copy=False)  # 1e-4 px at 1000 px: plenty
-    down = _reflect(points[:, 0], height - 1)
-    right = _reflect(points[:, 1], width - 1)
+    rows = _reflect(points[:, 0], height - 1)
+    cols = _reflect(points[:, 1], width - 1)
     # The top-left neighbour; the other three are one row and/or one column further. On
     # the last row (column) it is the row before, and the far one gets all the weight, so
     # no neighbour lies beyond the image.
-    top = np.floor(down)
+    top = np.floor(rows)
     top[top > height - 2] = max(height - 2, 0)
-    left = np.floor(right)
+    left = np.floor(cols)
     left[left > width - 2] = max(width - 2, 0)
-    down -= top  # now the weights of the lower and right neighbours, in [0, 1]
-    right -= left
+    # The weights of the lower and right neighbours, in [0, 1], in place (rows and cols
+    # are _reflect's own arrays).
+    down = np.subtract(rows, top, out=rows)
+    right = np.subtract(cols, left, out=cols)
     # Flat pixel indices, computed in floats (exact below 2**24 in float32) because
     # numpy's integer casts and arithmetic are several times slower here.
     exact = np.float32 if images[0, ..., 0].size <= 2**24 else np.float64

@@ -1099,11 +1099,10 @@ plt.show()
 # of them, for 8 predictions instead of one. Measured over three trainings
 # with different seeds (the README's "Measured once" table), it lowered quick
 # mode's Rand error on average and left the pixel error about where it was;
-# it was kept for that reason. Full
-# mode's model, measured once on a GPU, was another matter: its pixel error
-# stayed put and its Rand error rose (same table). Whether it helps is a
-# measurement, so the cell below prints both. From here on, `probabilities` is
-# the mean over the 8 views.
+# it was kept for that reason. Full mode's model, measured once on a GPU, was
+# another matter: its pixel error stayed put and its Rand error rose (same
+# table). Whether it helps is a measurement, so the cell below prints both.
+# From here on, `probabilities` is the mean over the 8 views.
 
 # %%
 def predict_flip_mean(model, images):
