@@ -2,13 +2,22 @@
 
 Runtime and paths (`helpers.runtime`), general data code (`helpers.data`), the
 ISBI 2012 fetcher (`helpers.isbi`) and its offline look-alike (`helpers.synthetic`),
-augmentation, tiling, metrics, losses, plots, and the settings the course U-Net is
-built with (`helpers.unet`). The lesson itself (building, compiling and fitting
-the model) stays in the notebooks. Importing this package prints nothing and
-changes no setting; TensorFlow is imported only by the functions that need it.
+augmentation, tiling, metrics (the ISBI challenge's own in `helpers.challenge`),
+losses, plots, and the settings the course U-Net is built with (`helpers.unet`). The
+lesson itself (building, compiling and fitting the model) stays in the notebooks.
+Importing this package prints nothing and changes no setting; TensorFlow is imported
+only by the functions that need it.
 """
 
 from helpers.augment import WORKSHOP_AUGMENT_ARGS, augmented_batches, random_patches
+from helpers.challenge import (
+    ISBI_THRESHOLDS,
+    isbi_pixel_error,
+    isbi_rand_error,
+    isbi_scores,
+    v_info,
+    v_rand,
+)
 from helpers.data import (
     SPLIT,
     binarize_masks,
@@ -85,6 +94,7 @@ __all__ = [
     "DATA_UNAVAILABLE",
     "ISBI2012",
     "ISBI2012_URL",
+    "ISBI_THRESHOLDS",
     "OVERLAY_COLOURS",
     "SPLIT",
     "TISSUE_CLASSES",
@@ -112,6 +122,9 @@ __all__ = [
     "export_round_trip",
     "find_isbi2012",
     "iou_per_class",
+    "isbi_pixel_error",
+    "isbi_rand_error",
+    "isbi_scores",
     "load_image_mask_pairs",
     "load_isbi2012",
     "load_isbi2012_or_synthetic",
@@ -143,6 +156,8 @@ __all__ = [
     "TileGrid",
     "training_log",
     "validate_pairs",
+    "v_info",
+    "v_rand",
     "variation_of_information",
     "worst_tiles",
 ]

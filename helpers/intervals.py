@@ -18,12 +18,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from helpers import metrics
+from helpers import challenge, metrics
 from helpers._checks import as_pair
 
 __all__ = ["Interval", "bootstrap_interval"]
 
-METRICS = ("pixel_error", "rand_error", "variation_of_information")
+METRICS = ("pixel_error", "rand_error", "variation_of_information", "v_rand", "v_info")
 
 
 class Interval(NamedTuple):
@@ -84,8 +84,10 @@ def bootstrap_interval(masks, predictions, *, metric="pixel_error", tile_size=No
         Ground truth, 1 = cell interior.
     predictions : ndarray, the shape of `masks`
         Probabilities (or 0/1 predictions).
-    metric : {"pixel_error", "rand_error", "variation_of_information"} or callable
-        A name from `helpers.metrics`, or a function ``f(masks, predictions,
+    metric : {"pixel_error", "rand_error", "variation_of_information", "v_rand", "v_info"} \
+or callable
+        A measure of `helpers.metrics` or `helpers.challenge` (V_rand and V_info at
+        `threshold`, higher is better), or a function ``f(masks, predictions,
         threshold=...) -> float`` scoring one tile (given with a batch axis of 1).
     tile_size : int or (int, int), optional
         Cut each image into non-overlapping tiles of this size first (it must
@@ -129,7 +131,7 @@ def bootstrap_interval(masks, predictions, *, metric="pixel_error", tile_size=No
     if callable(metric):
         score = metric
     elif isinstance(metric, str) and metric in METRICS:
-        score = getattr(metrics, metric)
+        score = getattr(challenge if metric.startswith("v_") else metrics, metric)
     else:
         raise ValueError(f"metric must be one of {', '.join(METRICS)} or a function, "
                          f"got {metric!r}.")

@@ -1,7 +1,10 @@
-"""Segmentation measures in NumPy, as the ISBI 2012 challenge and the field report them.
+"""Segmentation measures in NumPy: the simple ones first, then cells rather than pixels.
 
 Introduced in notebook 01, section "Evaluation"; notebook 02 goes deeper
-(section "7. Evaluation in depth": `split_merge_counts`, `worst_tiles`).
+(section "7. Evaluation in depth": `split_merge_counts`, `worst_tiles`, and the ISBI
+2012 challenge's own measures, which live in `helpers.challenge`). `pixel_error`,
+`rand_error` and `variation_of_information` score one thresholded prediction; the
+challenge's figures are different quantities (each a best F-score over thresholds).
 
 Conventions: for the binary ISBI task, masks and probabilities have one channel
 (or none) and 1 means cell interior, 0 membrane. Probabilities are thresholded
@@ -13,6 +16,8 @@ arg-max.
 from __future__ import annotations
 
 import numpy as np
+
+from helpers.challenge import v_info, v_rand
 
 __all__ = [
     "BINARY_CLASSES",
@@ -60,7 +65,11 @@ def _pair(masks, predictions, threshold):
 
 
 def pixel_error(masks, predictions, *, threshold: float = 0.5) -> float:
-    """Fraction of pixels whose class is wrong (the ISBI 2012 pixel error).
+    """Fraction of pixels whose class is wrong.
+
+    The plainest measure, and not the ISBI 2012 challenge's "pixel error", which is
+    1 - the best F-score of interior pixels over thresholds (`helpers.isbi_pixel_error`,
+    the unit of the U-Net paper's 0.0611).
 
     Parameters
     ----------
@@ -176,13 +185,25 @@ def _per_image(masks, predictions, threshold):
     return truth, guess
 
 
-def rand_error(masks, predictions, *, threshold: float = 0.5) -> float:
-    """Foreground-restricted adapted Rand error, averaged over images (ISBI 2012).
+def _region_sums(truth, guess):
+    """Per image, the challenge's foreground-restricted contingency (see helpers.challenge)."""
+    from helpers.challenge import _sums
 
-    Cells are the connected regions of interior; ground-truth membrane pixels are
-    ignored, as in the challenge. 0 is a perfect split into cells. A one-pixel
+    return [_sums(_segments(t), _segments(g)) for t, g in zip(truth, guess, strict=True)]
+
+
+def rand_error(masks, predictions, *, threshold: float = 0.5) -> float:
+    """Foreground-restricted Rand error at one threshold, averaged over images.
+
+    1 - the F-score of Rand precision and recall over pairs of pixels inside true
+    cells, with the ISBI 2012 challenge's singleton rule: cells are the 4-connected
+    regions of interior, ground-truth membrane is ignored, and each predicted membrane
+    pixel inside a true cell is a region of its own (so a wall drawn too thick costs a
+    little, not a merge of every cell). 0 is a perfect split into cells. A one-pixel
     gap in a membrane merges two cells, so this punishes what pixel error hardly
-    notices. Uses `skimage.metrics.adapted_rand_error`.
+    notices. It is the challenge's old Rand error before its maximum over thresholds
+    (`helpers.isbi_rand_error` takes that maximum, with counts pooled over images);
+    there is no border thinning (`helpers.v_rand` thins).
 
     Parameters
     ----------
@@ -195,26 +216,29 @@ def rand_error(masks, predictions, *, threshold: float = 0.5) -> float:
 
     Examples
     --------
-    >>> truth = np.array([[1, 1, 0, 1, 1]])
-    >>> rand_error(truth, truth), rand_error(truth, np.ones((1, 5))) > 0
-    (0.0, True)
+    Two cells of 4 x 2 pixels; the prediction leaves a gap in the wall between them,
+    so one region spans both: precision 1/2, recall 1, F-score 2/3.
+
+    >>> truth = np.array([[1, 1, 0, 1, 1]] * 4)
+    >>> leaky = np.ones((4, 5))
+    >>> rand_error(truth, truth), round(rand_error(truth, leaky), 4)
+    (0.0, 0.3333)
     """
-    from skimage.metrics import adapted_rand_error
+    from helpers.challenge import _f_score, _rand_counts
 
     truth, guess = _per_image(masks, predictions, threshold)
-    errors = [
-        adapted_rand_error(_segments(t), _segments(g), ignore_labels=(0,))[0]
-        for t, g in zip(truth, guess, strict=True)
-    ]
+    errors = [1 - _f_score(*_rand_counts(s)) if s["n"] else 0.0
+              for s in _region_sums(truth, guess)]
     return float(np.mean(errors))
 
 
 def variation_of_information(masks, predictions, *, threshold: float = 0.5) -> float:
-    """Variation of information between cell segmentations, averaged over images.
+    """Variation of information between cell segmentations, in bits, averaged over images.
 
-    The sum of the two conditional entropies (split + merge), in nats, with
-    ground-truth membrane ignored. 0 is perfect. Uses
-    `skimage.metrics.variation_of_information`.
+    H(truth | prediction) + H(prediction | truth): the information, in bits (base-2
+    logarithms, as scikit-image's `variation_of_information`), that a merge loses and
+    a split adds. Only pixels inside true cells count, and each predicted membrane pixel
+    there is a region of its own, with the same rule as `rand_error`. 0 is perfect.
 
     Parameters
     ----------
@@ -223,21 +247,30 @@ def variation_of_information(masks, predictions, *, threshold: float = 0.5) -> f
 
     Returns
     -------
-    float, in nats
+    float, in bits
 
     Examples
     --------
-    >>> truth = np.array([[1, 1, 0, 1, 1]])
-    >>> variation_of_information(truth, truth)
-    0.0
+    Two equal cells merged into one region: knowing the region leaves one bit (which
+    of the two cells) unknown.
+
+    >>> truth = np.array([[1, 1, 0, 1, 1]] * 4)
+    >>> variation_of_information(truth, truth), variation_of_information(truth, np.ones((4, 5)))
+    (0.0, 1.0)
     """
-    from skimage.metrics import variation_of_information as skimage_vi
+    from helpers.challenge import _entropy
 
     truth, guess = _per_image(masks, predictions, threshold)
-    values = [
-        float(np.sum(skimage_vi(_segments(t), _segments(g), ignore_labels=(0,))))
-        for t, g in zip(truth, guess, strict=True)
-    ]
+    values = []
+    for s in _region_sums(truth, guess):
+        if not s["n"]:
+            values.append(0.0)
+            continue
+        singles = s["singletons"] * np.log(s["n"]) / s["n"]
+        joint = _entropy(s["joint"], s["n"]) + singles
+        true_entropy = _entropy(s["rows"], s["n"])
+        predicted_entropy = _entropy(s["cols"], s["n"]) + singles
+        values.append((2 * joint - true_entropy - predicted_entropy) / np.log(2))
     return float(np.mean(values))
 
 
@@ -256,7 +289,9 @@ def evaluate(masks, probabilities, *, threshold: float = 0.5, per_image: bool = 
     -------
     dict of str -> float, or pandas.DataFrame with one row per image when `per_image`.
         pixel_error, iou_membrane, iou_interior, dice_membrane, dice_interior,
-        rand_error, variation_of_information.
+        rand_error, variation_of_information (bits), and the challenge's v_rand and
+        v_info (thinned) at this threshold (`helpers.v_rand`, `helpers.v_info`; there a
+        probability above `threshold` is interior). Every image needs some true interior.
 
     Raises
     ------
@@ -282,6 +317,8 @@ def evaluate(masks, probabilities, *, threshold: float = 0.5, per_image: bool = 
             "rand_error": rand_error(truth, guess, threshold=threshold),
             "variation_of_information": variation_of_information(truth, guess,
                                                                  threshold=threshold),
+            "v_rand": v_rand(truth, guess, threshold=threshold),
+            "v_info": v_info(truth, guess, threshold=threshold),
         }
 
     if not per_image:
@@ -299,7 +336,10 @@ def evaluate(masks, probabilities, *, threshold: float = 0.5, per_image: bool = 
 
 
 def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True):
-    """Pixel error (and Rand error) as the threshold moves.
+    """Pixel error (and the challenge's V_rand) as the threshold moves.
+
+    Choose a threshold on validation images with it: the lowest pixel error, or the
+    highest V_rand (thinned), which cares about cells rather than pixels.
 
     Parameters
     ----------
@@ -308,13 +348,13 @@ def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True)
     thresholds : sequence of float, optional
         Default: 0.1, 0.15, ..., 0.9.
     rand : bool, default True
-        Also compute the Rand error (slower).
+        Also compute V_rand (thinned) with `helpers.v_rand` (slower).
 
     Returns
     -------
     pandas.DataFrame
         One row per threshold; columns ``threshold``, ``pixel_error``,
-        ``iou_membrane`` and (if `rand`) ``rand_error``.
+        ``iou_membrane`` and (if `rand`) ``v_rand``.
 
     Examples
     --------
@@ -334,7 +374,7 @@ def threshold_sweep(masks, probabilities, *, thresholds=None, rand: bool = True)
             "iou_membrane": iou_per_class(masks, probabilities, threshold=threshold)["membrane"],
         }
         if rand:
-            row["rand_error"] = rand_error(masks, probabilities, threshold=threshold)
+            row["v_rand"] = v_rand(masks, probabilities, threshold=threshold)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -417,19 +457,19 @@ def split_merge_counts(masks, predictions, *, threshold: float = 0.5,
     return counts
 
 
-WORST_TILE_METRICS = ("rand_error", "pixel_error")
+WORST_TILE_METRICS = ("v_rand", "pixel_error")
 
 
 def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float = 0.5,
-                metric: str = "rand_error"):
+                metric: str = "v_rand"):
     """The `k` tiles of a batch that a prediction gets most wrong, worst first.
 
     Introduced in notebook 02, section "7. Evaluation in depth". One figure over
     a whole test set hides where the errors are; looking at the worst places
     shows what kind they are. Each image is cut into a non-overlapping grid of
     `tile_size` tiles, each tile is scored on its own, and the worst `k` are kept.
-    A cell cut by a tile's edge counts as two cells there, so the Rand error of a
-    tile is not its share of the whole image's.
+    A cell cut by a tile's edge counts as two cells there, so the V_rand of a tile is
+    not its share of the whole image's.
 
     Parameters
     ----------
@@ -443,16 +483,17 @@ def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float
         are returned, ranked (no error).
     threshold : float, default 0.5
         In [0, 1]; a probability ``>= threshold`` is interior.
-    metric : {"rand_error", "pixel_error"}, default "rand_error"
-        Which measure ranks the tiles; both are reported. Ties keep the grid's order.
+    metric : {"v_rand", "pixel_error"}, default "v_rand"
+        Which measure ranks the tiles, lowest V_rand (thinned, `helpers.v_rand`) or
+        highest pixel error first; both are reported. Ties keep the grid's order.
 
     Returns
     -------
     pandas.DataFrame
         One row per tile, worst first, with columns ``image`` (index in the batch),
-        ``row`` and ``col`` (the tile's top-left pixel), ``rand_error`` and
+        ``row`` and ``col`` (the tile's top-left pixel), ``v_rand`` and
         ``pixel_error``. A tile with no true interior has no cells to split or
-        merge: its ``rand_error`` is NaN and it ranks last by Rand error.
+        merge: its ``v_rand`` is NaN and it ranks last by V_rand.
 
     Raises
     ------
@@ -469,8 +510,8 @@ def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float
     >>> leaky = truth.copy()
     >>> leaky[1, 6] = 1
     >>> worst_tiles(truth, leaky, tile_size=4, k=1)
-       image  row  col  rand_error  pixel_error
-    0      0    0    4        0.32       0.0625
+       image  row  col    v_rand  pixel_error
+    0      0    0    4  0.714286       0.0625
     """
     import pandas as pd
 
@@ -499,10 +540,12 @@ def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float
                 guessed_tile = guessed_image[row:row + tile_h, col:col + tile_w, np.newaxis]
                 rows.append({
                     "image": image, "row": row, "col": col,
-                    "rand_error": (rand_error(true_tile, guessed_tile) if true_tile.any()
-                                   else float("nan")),
+                    # guess is 0/1 already, so V_rand's strict > 0.5 keeps it as it is.
+                    "v_rand": (v_rand(true_tile, guessed_tile, threshold=0.5)
+                               if true_tile.any() else float("nan")),
                     "pixel_error": pixel_error(true_tile, guessed_tile),
                 })
-    table = pd.DataFrame(rows, columns=["image", "row", "col", "rand_error", "pixel_error"])
-    table = table.sort_values(metric, ascending=False, kind="stable", na_position="last")
+    table = pd.DataFrame(rows, columns=["image", "row", "col", "v_rand", "pixel_error"])
+    table = table.sort_values(metric, ascending=metric == "v_rand", kind="stable",
+                              na_position="last")
     return table.head(k).reset_index(drop=True)
