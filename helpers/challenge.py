@@ -32,8 +32,13 @@ and pass it as ``threshold=``.
 Where this differs from the reference implementation: the thinning uses scikit-image's
 watershed, which breaks ties between two basins that reach a border pixel at the same
 flooding step in its own order. The two can place a one-pixel watershed line on either
-side of a two-pixel-thick border, which moves a figure by a few pixels' share; thick
-borders are otherwise thinned alike.
+side of a two-pixel-thick border, which moves a figure by a few pixels' share. Checked
+against the reference's own output (compiled from Fiji's source) on 24 ISBI 2012 slices
+in 8 stacks, with noisy, thickened and thinned predictions: the best V_rand and V_info
+agreed within 1e-4, each threshold's within 0.0015, and the two old errors exactly. On
+small images a single tie weighs more: up to 0.003 at one threshold on 128 x 128 crops.
+Pair counts are integers here; the reference sums fractions, which differ in the last
+bits.
 """
 
 from __future__ import annotations
@@ -210,7 +215,7 @@ def _scores_at(truth, probs, threshold: float, wanted) -> dict:
         tp = np.count_nonzero(interior & truth)
         fp = np.count_nonzero(interior & ~truth)
         fn = np.count_nonzero(~interior & truth)
-        out["pixel_error"] = 1 - _f_score(tp, fp, fn)
+        out["pixel_error"] = float(1 - _f_score(tp, fp, fn))
     need_thin = {"v_rand", "v_info"} & set(wanted)
     per_image = {"v_rand": [], "v_info": []}
     pooled = np.zeros(3)
@@ -224,7 +229,7 @@ def _scores_at(truth, probs, threshold: float, wanted) -> dict:
             if "v_info" in wanted:
                 per_image["v_info"].append(_info_f(s))
     if "rand_error" in wanted:
-        out["rand_error"] = 1 - _f_score(*pooled)
+        out["rand_error"] = float(1 - _f_score(*pooled))
     for name in need_thin:
         out[name] = float(np.mean(per_image[name]))
     return out

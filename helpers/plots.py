@@ -174,14 +174,14 @@ def _batch(array, name: str) -> np.ndarray:
 
 def plot_worst_tiles(images, masks, probabilities, *, tile_size, k=4, threshold=0.5,
                      axes=None):
-    """Show the `k` tiles with the highest Rand error: the image with its errors, and P(interior).
+    """Show the `k` tiles with the lowest V_rand: the image with its errors, and P(interior).
 
     Introduced in notebook 02, section "7. Evaluation in depth". The tiles are those
     of `helpers.worst_tiles` (a non-overlapping grid; the worst first). One column
     per tile: on top the image with missed (orange) and invented (blue) membrane as
     in `plot_error_map`, below the predicted probability of interior. Each title
     gives the image's index in the batch, the tile's top-left pixel (row, col) and
-    its Rand error.
+    its V_rand (thinned).
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def plot_worst_tiles(images, masks, probabilities, *, tile_size, k=4, threshold=
     >>> probabilities[0, 3, 2] = 1  # a gap in the membrane of the tile at (0, 0)
     >>> fig = plot_worst_tiles(masks, masks, probabilities, tile_size=8, k=2)
     >>> fig.axes[0].get_title().splitlines()
-    ['image 0, tile (0, 0)', 'Rand error 0.332']
+    ['image 0, tile (0, 0)', 'V_rand 0.676']
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     from helpers.metrics import worst_tiles
@@ -237,11 +237,11 @@ def plot_worst_tiles(images, masks, probabilities, *, tile_size, k=4, threshold=
         _draw_errors(axes[0, column], images[window], masks[window], probabilities[window],
                      threshold)
         axes[0, column].set_title(f"image {tile.image}, tile ({tile.row}, {tile.col})\n"
-                                  f"Rand error {tile.rand_error:.3f}", fontsize=9)
+                                  f"V_rand {tile.v_rand:.3f}", fontsize=9)
         axes[1, column].imshow(probabilities[window], cmap="magma", vmin=0, vmax=1)
         axes[1, column].set_title("P(interior)", fontsize=9)
         axes[1, column].set_axis_off()
-    fig.suptitle(f"worst tiles by Rand error ({_error_legend()})", fontsize=10)
+    fig.suptitle(f"worst tiles by V_rand, thinned ({_error_legend()})", fontsize=10)
     fig.tight_layout()
     return fig
 

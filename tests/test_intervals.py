@@ -107,6 +107,38 @@ def test_bootstrap_interval_rand_error_per_tile():
     assert interval.low == 0.0 and interval.high > 0
 
 
+def _two_cell_tiles():
+    """Two 6 x 9 tiles of two 24-pixel cells (wall at column 4); tile 1's wall has a gap."""
+    masks = np.ones((2, 6, 9, 1))
+    masks[:, :, 4] = 0
+    predictions = masks.copy()
+    predictions[1, 2, 4] = 1.0
+    return masks, predictions
+
+
+def test_bootstrap_interval_v_rand_per_tile():
+    # Tile 0 perfect (V_rand 1); tile 1 one region over both cells: precision 1/2, recall 1,
+    # V_rand 2 * (1/2) / (1 + 1/2) = 2/3. Two tiles: the interval runs from one to the other.
+    masks, predictions = _two_cell_tiles()
+    interval = bootstrap_interval(masks, predictions, metric="v_rand")
+    assert interval.estimate == pytest.approx((1 + 2 / 3) / 2)
+    assert interval.low == pytest.approx(2 / 3) and interval.high == pytest.approx(1)
+
+
+def test_bootstrap_interval_v_info_per_tile():
+    # V_info 1 for the perfect tile, 0 for the merged one (one region: zero entropy).
+    masks, predictions = _two_cell_tiles()
+    interval = bootstrap_interval(masks, predictions, metric="v_info")
+    assert interval == Interval(0.5, 0.0, 1.0, 0.95, 2)
+
+
+def test_bootstrap_interval_v_rand_tile_without_interior_is_refused():
+    masks, predictions = _two_cell_tiles()
+    masks[1] = 0
+    with pytest.raises(ValueError, match="masks: image 0 has no cell interior"):
+        bootstrap_interval(masks, predictions, metric="v_rand")
+
+
 def test_bootstrap_interval_accepts_a_function():
     masks, predictions = _tiles_with_errors([0.1, 0.3, 0.2])
 
@@ -126,7 +158,9 @@ def test_interval_str_reads_as_a_sentence():
 
 
 @pytest.mark.parametrize(("options", "match"), [
-    ({"metric": "accuracy"}, r"metric must be one of pixel_error, rand_error, .* got 'accuracy'"),
+    ({"metric": "accuracy"}, r"metric must be one of pixel_error, rand_error, "
+                             r"variation_of_information, v_rand, v_info or a function, "
+                             r"got 'accuracy'"),
     ({"confidence": 95}, r"confidence must lie strictly between 0 and 1, got 95"),
     ({"confidence": 1.0}, r"confidence must lie strictly between 0 and 1"),
     ({"n_resamples": 10}, r"n_resamples must be an int >= 100, got 10"),

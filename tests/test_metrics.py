@@ -18,6 +18,8 @@ from helpers import (
     rand_error,
     split_merge_counts,
     threshold_sweep,
+    v_info,
+    v_rand,
     variation_of_information,
     worst_tiles,
 )
@@ -159,21 +161,6 @@ def test_multiclass_num_classes_counts_absent_class():
 # --------------------------------------------------------------------------- Rand error and VI
 
 
-def _reference_rand(masks, predictions, threshold=0.5):
-    """skimage's measures on 4-connected cells, ignoring true membrane, averaged over images."""
-    if masks.ndim == 4:
-        masks, predictions = masks[..., 0], predictions[..., 0]
-    if masks.ndim == 2:
-        masks, predictions = masks[None], predictions[None]
-    rand, vi = [], []
-    for t, p in zip(masks, predictions, strict=True):
-        true_seg = label(t >= 0.5, connectivity=1)
-        pred_seg = label(p >= threshold, connectivity=1)
-        rand.append(adapted_rand_error(true_seg, pred_seg, ignore_labels=(0,))[0])
-        vi.append(np.sum(skimage_vi(true_seg, pred_seg, ignore_labels=(0,))))
-    return float(np.mean(rand)), float(np.mean(vi))
-
-
 def _cells(shape, seed):
     """Masks with cells: interior 1, a few straight membranes 0."""
     rng = np.random.default_rng(seed)
@@ -184,29 +171,151 @@ def _cells(shape, seed):
     return mask
 
 
+def _two_cells_6x9():
+    """Cells of 6 x 4 = 24 pixels (columns 0-3 and 5-8) beside a membrane at column 4.
+
+    n = 48 pixels inside true cells; ordered pairs of them, self-pairs included:
+    sum_i a_i^2 = 2 * 24^2 = 1152.
+    """
+    truth = np.ones((6, 9))
+    truth[:, 4] = 0
+    return truth
+
+
+def _f(precision, recall):
+    return 2 * precision * recall / (precision + recall)
+
+
+def _pair_count_rand_error(mask, prediction, threshold):
+    """1 - F of Rand precision and recall, counting ordered pairs of pixels one by one.
+
+    Pixels inside true cells only; two pixels pair in the prediction when they share a
+    predicted cell, and a predicted membrane pixel pairs only with itself.
+    """
+    true_cells = label(mask >= 0.5, connectivity=1)
+    predicted = label(prediction >= threshold, connectivity=1)
+    inside = true_cells > 0
+    t, p = true_cells[inside], predicted[inside]
+    same_true = t[:, None] == t[None, :]
+    same_predicted = ((p[:, None] == p[None, :]) & (p[:, None] > 0)) | np.eye(len(p), dtype=bool)
+    tp = np.sum(same_true & same_predicted)
+    fp = np.sum(~same_true & same_predicted)
+    fn = np.sum(same_true & ~same_predicted)
+    precision = 1.0 if fp == 0 else tp / (tp + fp)
+    recall = 1.0 if fn == 0 else tp / (tp + fn)
+    return 1 - _f(precision, recall)
+
+
 @pytest.mark.parametrize("threshold", [0.4, 0.5])
 @pytest.mark.parametrize("n", [1, 3])
-def test_rand_error_and_vi_match_skimage(n, threshold):
+def test_rand_error_matches_pair_count(n, threshold):
     rng = np.random.default_rng(n)
     masks = np.stack([_cells((32, 40), seed) for seed in range(n)])[..., None]
     noise = rng.random(masks.shape)
     probabilities = np.where(noise < 0.08, 1 - masks, masks) * 0.8 + 0.1 * rng.random(
         masks.shape)
-    expected_rand, expected_vi = _reference_rand(masks, probabilities, threshold)
-    assert expected_rand > 0.01 and expected_vi > 0.01
-    assert rand_error(masks, probabilities, threshold=threshold) == pytest.approx(expected_rand)
-    assert variation_of_information(masks, probabilities, threshold=threshold) == pytest.approx(
-        expected_vi)
+    expected = np.mean([_pair_count_rand_error(m[..., 0], p[..., 0], threshold)
+                        for m, p in zip(masks, probabilities, strict=True)])
+    assert expected > 0.01
+    assert rand_error(masks, probabilities, threshold=threshold) == pytest.approx(expected)
 
 
-def test_rand_error_single_image_2d():
-    mask = _cells((24, 24), seed=3)
-    guess = mask.copy()
-    guess[5:8, 5:8] = 0
-    expected_rand, expected_vi = _reference_rand(mask, guess)
-    assert rand_error(mask, guess) == pytest.approx(expected_rand)
-    assert rand_error(mask[..., None], guess[..., None]) == pytest.approx(expected_rand)
-    assert variation_of_information(mask, guess) == pytest.approx(expected_vi)
+@pytest.mark.parametrize("n", [1, 3])
+def test_variation_of_information_matches_skimage_when_membrane_is_only_missed(n):
+    # With no predicted membrane inside true cells (only gaps: merges), the singleton rule
+    # has nothing to act on, and skimage's VI (bits, true label 0 ignored) is the same.
+    rng = np.random.default_rng(10 + n)
+    masks = np.stack([_cells((32, 40), seed) for seed in range(n)])
+    gaps = (masks == 0) & (rng.random(masks.shape) < 0.3)
+    probabilities = np.where(gaps, 1, masks) * 0.8 + 0.1
+    expected = np.mean([
+        np.sum(skimage_vi(label(m >= 0.5, connectivity=1), label(p >= 0.5, connectivity=1),
+                          ignore_labels=(0,)))
+        for m, p in zip(masks, probabilities, strict=True)])
+    assert expected > 0.05
+    assert variation_of_information(masks, probabilities) == pytest.approx(expected)
+
+
+def test_rand_error_thick_wall_scores_much_worse_under_skimage():
+    # 32 cells of 4 x 10 pixels in a row, walls at columns 0, 11, ..., 352; the prediction
+    # draws each wall 3 pixels wide, so each cell keeps a core of 4 x 8 = 32 pixels and
+    # loses 8 pixels of predicted membrane. n = 32 * 40 = 1280.
+    truth = np.ones((4, 32 * 11 + 1))
+    truth[:, ::11] = 0
+    thick = truth.copy()
+    for column in range(0, truth.shape[1], 11):
+        thick[:, max(column - 1, 0):column + 2] = 0
+    # rand_error: the 8 pixels are singletons of their own. Per cell TP = 32^2 + 8 = 1032
+    # of a_i^2 = 40^2 = 1600 pairs; FP = 0: recall 1032/1600.
+    ours = 1 - _f(1, 1032 / 1600)
+    assert rand_error(truth, thick) == pytest.approx(ours)
+    # skimage: predicted label 0 is one region of 32 * 8 = 256 pixels across all cells, and
+    # self-pairs are left out: sum n_ij^2 - n = 32 * (32^2 + 8^2) - 1280 = 33536,
+    # sum a_i^2 - n = 32 * 40^2 - 1280 = 49920, sum b_j^2 - n = 32 * 32^2 + 256^2 - 1280 = 97024.
+    theirs = 1 - 2 * 33536 / (49920 + 97024)
+    true_cells = label(truth >= 0.5, connectivity=1)
+    assert adapted_rand_error(true_cells, label(thick >= 0.5, connectivity=1),
+                              ignore_labels=(0,))[0] == pytest.approx(theirs)
+    assert ours == pytest.approx(0.2158, abs=1e-4) and theirs == pytest.approx(0.5436, abs=1e-4)
+    assert theirs > 2 * ours
+    # The challenge's V_rand thins the walls first: a perfect score.
+    assert v_rand(truth, thick, threshold=0.5) == pytest.approx(1)
+
+
+def test_rand_error_and_vi_gap_merges_two_equal_cells():
+    # One region holds both cells: TP = 1152, sum_j b_j^2 = 48^2 = 2304: precision 1/2.
+    # VI: knowing the region leaves one bit (which cell) unknown; H(prediction | truth) = 0.
+    truth = _two_cells_6x9()
+    gap = truth.copy()
+    gap[2, 4] = 1
+    assert rand_error(truth, gap) == pytest.approx(1 - _f(1 / 2, 1))
+    assert variation_of_information(truth, gap) == pytest.approx(1.0)
+
+
+def test_rand_error_and_vi_spurious_wall_counts_singletons():
+    # A wall across the left cell (row 2, columns 0-3): regions of 8 and 12 pixels there,
+    # 4 singletons, the right cell whole. TP = 8^2 + 12^2 + 24^2 + 4 = 788, FP = 0,
+    # FN = 1152 - 788: recall 788/1152.
+    truth = _two_cells_6x9()
+    split = truth.copy()
+    split[2, :4] = 0
+    assert rand_error(truth, split) == pytest.approx(1 - _f(1, 788 / 1152))
+    # VI = H(B | A) + H(A | B) = H(B) - H(A) (no region spans two cells), in bits:
+    # H(B) = (8/48) log2 6 + (12/48) log2 4 + (24/48) log2 2 + 4 (1/48) log2 48, H(A) = 1.
+    h_b = (8 / 48) * np.log2(6) + (12 / 48) * 2 + (24 / 48) * 1 + 4 / 48 * np.log2(48)
+    assert variation_of_information(truth, split) == pytest.approx(h_b - 1)
+
+
+@pytest.mark.parametrize("shape", [(6, 9), (6, 9, 1), (1, 6, 9, 1)])
+def test_rand_error_single_image_2d(shape):
+    truth = _two_cells_6x9()
+    thick = truth.copy()
+    thick[:, 3:6] = 0
+    # The wall drawn 3 pixels wide, no thinning: regions of 18 pixels and 12 singletons.
+    # TP = 2 * 18^2 + 12 = 660, FP = 0: recall 660/1152. VI = H(B) - H(A), in bits.
+    h_b = 2 * (18 / 48) * np.log2(48 / 18) + 12 / 48 * np.log2(48)
+    assert rand_error(truth.reshape(shape), thick.reshape(shape)) == pytest.approx(
+        1 - _f(1, 660 / 1152))
+    assert variation_of_information(truth.reshape(shape), thick.reshape(shape)) == \
+        pytest.approx(h_b - 1)
+
+
+def test_rand_error_averages_per_image_errors():
+    # Image 0 perfect (error 0), image 1 one merged region (error 1/3): mean 1/6. Pooling the
+    # pairs instead would give 1 - F(2304/3456, 1) = 1/5.
+    truth = np.stack([_two_cells_6x9()] * 2)
+    predictions = np.stack([_two_cells_6x9(), np.ones((6, 9))])
+    assert rand_error(truth, predictions) == pytest.approx((0 + 1 / 3) / 2)
+    assert variation_of_information(truth, predictions) == pytest.approx((0 + 1) / 2)
+
+
+def test_rand_error_threshold_is_inclusive():
+    # helpers.metrics' convention: a probability >= threshold is interior, so a membrane at
+    # exactly 0.5 is interior at 0.5 (a merge) and border just above.
+    truth = _two_cells_6x9()
+    probabilities = np.where(truth > 0, 1.0, 0.5)
+    assert rand_error(truth, probabilities, threshold=0.5) == pytest.approx(1 / 3)
+    assert rand_error(truth, probabilities, threshold=0.51) == 0.0
 
 
 @pytest.mark.parametrize("shape", [(1, 24, 24, 1), (24, 24), (24, 24, 1)])
@@ -230,8 +339,13 @@ def test_rand_error_gap_worse_than_thick_membrane():
     assert pixel_error(truth, gap) < pixel_error(truth, thick)  # 2/900 < 60/900
     assert pixel_error(truth, gap) == pytest.approx(2 / 900)
     assert pixel_error(truth, thick) == pytest.approx(60 / 900)
-    assert rand_error(truth, gap) > 0.3  # two equal cells merged: precision about 1/2
-    # (the thick membrane's pixels form one predicted "segment" across both cells: not 0)
+    # Cells of 30 * 15 = 450 and 30 * 14 = 420 pixels: sum_i a_i^2 = 450^2 + 420^2 = 378900.
+    # The gap: one region, sum_j b_j^2 = 870^2, TP = 378900, so precision 378900/870^2.
+    assert rand_error(truth, gap) == pytest.approx(1 - _f(378900 / 870**2, 1))
+    assert rand_error(truth, gap) > 0.3
+    # The thick membrane: regions of 420 and 390 pixels and 60 singletons (columns 14, 16):
+    # TP = 420^2 + 390^2 + 60 = 328560, FP = 0, recall 328560/378900.
+    assert rand_error(truth, thick) == pytest.approx(1 - _f(1, 328560 / 378900))
     assert rand_error(truth, thick) < 0.1
     assert rand_error(truth, gap) > 4 * rand_error(truth, thick)
     assert variation_of_information(truth, gap) > variation_of_information(truth, thick)
@@ -240,7 +354,7 @@ def test_rand_error_gap_worse_than_thick_membrane():
 # --------------------------------------------------------------------------- evaluate, sweep
 
 COLUMNS = ["pixel_error", "iou_membrane", "iou_interior", "dice_membrane", "dice_interior",
-           "rand_error", "variation_of_information"]
+           "rand_error", "variation_of_information", "v_rand", "v_info"]
 
 
 def test_evaluate_summary_matches_individual_functions():
@@ -258,6 +372,31 @@ def test_evaluate_summary_matches_individual_functions():
     assert result["rand_error"] == rand_error(masks, probabilities, threshold=0.55)
     assert result["variation_of_information"] == variation_of_information(
         masks, probabilities, threshold=0.55)
+    assert result["v_rand"] == v_rand(masks, probabilities, threshold=0.55)
+    assert result["v_info"] == v_info(masks, probabilities, threshold=0.55)
+
+
+def test_evaluate_spurious_wall_by_hand():
+    # The 6 x 9 cells with a wall invented across the left cell (row 2, columns 0-3).
+    truth = _two_cells_6x9()
+    split = truth.copy()
+    split[2, :4] = 0
+    result = evaluate(truth[np.newaxis], split[np.newaxis])
+    # Pixels: 4 of 54 wrong. Interior: truth 48, predicted 44, both 44. Membrane: truth 6,
+    # predicted 10, both 6.
+    assert result["pixel_error"] == pytest.approx(4 / 54)
+    assert result["iou_interior"] == pytest.approx(44 / 48)
+    assert result["iou_membrane"] == pytest.approx(6 / 10)
+    assert result["dice_interior"] == pytest.approx(2 * 44 / (48 + 44))
+    assert result["dice_membrane"] == pytest.approx(2 * 6 / (6 + 10))
+    # Rand: TP = 8^2 + 12^2 + 24^2 + 4 singletons = 788 of 1152 pairs, FP = 0. A one-pixel
+    # wall is its own thinning, so V_rand is the same F-score.
+    assert result["rand_error"] == pytest.approx(1 - _f(1, 788 / 1152))
+    assert result["v_rand"] == pytest.approx(_f(1, 788 / 1152))
+    # H(A) = 1 bit; H(B) in bits as in test_rand_error_and_vi_spurious_wall_counts_singletons.
+    h_b = (8 / 48) * np.log2(6) + (12 / 48) * 2 + (24 / 48) * 1 + 4 / 48 * np.log2(48)
+    assert result["variation_of_information"] == pytest.approx(h_b - 1)
+    assert result["v_info"] == pytest.approx(_f(1, 1 / h_b))  # I = H(A): 2 H(A) / (H(A) + H(B))
 
 
 def test_evaluate_per_image_names_the_argument_when_lengths_differ():
@@ -284,6 +423,8 @@ def test_evaluate_per_image_dataframe():
     # pixel error is a mean over equally sized images: per-image mean = overall
     assert table["pixel_error"].mean() == pytest.approx(pixel_error(masks, probabilities))
     assert table["rand_error"].mean() == pytest.approx(rand_error(masks, probabilities))
+    assert table["v_rand"].mean() == pytest.approx(v_rand(masks, probabilities, threshold=0.5))
+    assert table["v_info"].mean() == pytest.approx(v_info(masks, probabilities, threshold=0.5))
 
 
 def test_threshold_sweep_rows_and_values():
@@ -292,12 +433,26 @@ def test_threshold_sweep_rows_and_values():
     expected_thresholds = np.round(np.arange(0.1, 0.91, 0.05), 2)
     assert len(table) == len(expected_thresholds) == 17
     np.testing.assert_allclose(table["threshold"], expected_thresholds)
-    assert list(table.columns) == ["threshold", "pixel_error", "iou_membrane", "rand_error"]
+    assert list(table.columns) == ["threshold", "pixel_error", "iou_membrane", "v_rand"]
     for _, row in table.iterrows():
         assert row["pixel_error"] == pixel_error(masks, probabilities,
                                                  threshold=row["threshold"])
         assert row["iou_membrane"] == iou_per_class(masks, probabilities,
                                                     threshold=row["threshold"])["membrane"]
+        assert row["v_rand"] == v_rand(masks, probabilities, threshold=row["threshold"])
+
+
+def test_threshold_sweep_v_rand_by_hand():
+    # Interior 0.55, membrane 0.25. At 0.2 the membrane is interior (one region, V_rand 2/3;
+    # pixel error 6/54); at 0.4 the truth; at 0.6 nothing is interior, and the challenge's
+    # watershed makes the whole border one region (2/3), while every interior pixel is wrong
+    # (48/54). At exactly 0.25 the two conventions part: pixel_error counts >= as interior
+    # (the membrane, 6/54 wrong), V_rand the challenge's > (border: right).
+    truth = _two_cells_6x9()
+    probabilities = np.where(truth > 0, 0.55, 0.25)
+    table = threshold_sweep(truth, probabilities, thresholds=[0.2, 0.25, 0.4, 0.6])
+    np.testing.assert_allclose(table["v_rand"], [2 / 3, 1, 1, 2 / 3])
+    np.testing.assert_allclose(table["pixel_error"], [6 / 54, 6 / 54, 0, 48 / 54])
 
 
 def test_threshold_sweep_custom_thresholds_without_rand():
@@ -488,32 +643,39 @@ def _planted(n=1, size=32, bad=(0, 16, 0)):
     return truth, probabilities
 
 
+# A 16 x 16 tile holds four 7 x 7 cells of 49 pixels. The planted gap merges two of them:
+# TP = 4 * 49^2 = 9604, sum_j b_j^2 = 98^2 + 2 * 49^2 = 14406, FN = 0, so precision
+# 9604/14406 = 2/3 and V_rand = 2 * (2/3) / (1 + 2/3) = 4/5.
+PLANTED_V_RAND = 2 * (2 / 3) / (1 + 2 / 3)
+
+
 def test_worst_tiles_planted_bad_tile_ranks_first():
     truth, probabilities = _planted(n=2, bad=(1, 16, 0))
     table = worst_tiles(truth, probabilities, tile_size=16, k=3)
-    assert list(table.columns) == ["image", "row", "col", "rand_error", "pixel_error"]
+    assert list(table.columns) == ["image", "row", "col", "v_rand", "pixel_error"]
     assert table.iloc[0][["image", "row", "col"]].tolist() == [1, 16, 0]
     assert table.loc[0, "pixel_error"] == pytest.approx(1 / 256)
-    expected = rand_error(truth[1:2, 16:32, 0:16], probabilities[1:2, 16:32, 0:16])
-    assert table.loc[0, "rand_error"] == pytest.approx(expected)
-    assert expected > 0.1
-    assert (table.loc[1:, "rand_error"] == 0).all()
+    assert table.loc[0, "v_rand"] == pytest.approx(PLANTED_V_RAND)
+    assert PLANTED_V_RAND == pytest.approx(4 / 5)
+    assert (table.loc[1:, "v_rand"] == 1).all()
     assert len(table) == 3
 
 
 def test_worst_tiles_sorted_worst_first_by_chosen_metric():
     truth, probabilities = _planted(n=1, size=32)
     # Tile (0, 16): its top row called membrane, 14 interior pixels (2 are membrane already).
-    # Cells shrink but none splits or merges: the worst by pixel error, not by Rand error.
+    # Cells shrink but none splits or merges: the worst by pixel error, not by V_rand, which
+    # thins the border first (the row joins the cells below it): V_rand 1 there.
     probabilities[0, 0, 16:32] = 0.0
     by_rand = worst_tiles(truth, probabilities, tile_size=16, k=4)
     by_pixel = worst_tiles(truth, probabilities, tile_size=16, k=4, metric="pixel_error")
-    assert by_rand["rand_error"].is_monotonic_decreasing
+    assert by_rand["v_rand"].is_monotonic_increasing  # lowest V_rand first
     assert by_pixel["pixel_error"].is_monotonic_decreasing
     assert by_rand.iloc[0][["row", "col"]].tolist() == [16, 0]  # the planted gap
+    assert by_rand["v_rand"].tolist() == pytest.approx([PLANTED_V_RAND, 1, 1, 1])
     assert by_pixel.iloc[0][["row", "col"]].tolist() == [0, 16]
     assert by_pixel.loc[0, "pixel_error"] == pytest.approx(14 / 256)
-    assert by_pixel.loc[0, "rand_error"] < by_rand.loc[0, "rand_error"]
+    assert by_pixel.loc[0, "v_rand"] == 1.0
 
 
 @pytest.mark.parametrize("k", [4, 5, 100])
@@ -530,7 +692,9 @@ def test_worst_tiles_rectangular_tiles_and_2d_input():
     table = worst_tiles(truth[0, ..., 0], probabilities[0, ..., 0], tile_size=(8, 32), k=8)
     assert len(table) == 4
     assert table.iloc[0][["image", "row", "col"]].tolist() == [0, 0, 0]
-    assert table.loc[0, "rand_error"] > 0
+    # Four 7 x 7 cells in the 8 x 32 tile, two merged: the same counts as a 16 x 16 tile.
+    assert table.loc[0, "v_rand"] == pytest.approx(PLANTED_V_RAND)
+    assert (table.loc[1:, "v_rand"] == 1).all()
 
 
 def test_worst_tiles_tile_without_interior_ranks_last_as_nan():
@@ -540,7 +704,8 @@ def test_worst_tiles_tile_without_interior_ranks_last_as_nan():
     predictions[0, 0, 0] = 0
     table = worst_tiles(truth, predictions, tile_size=8, k=2)
     assert table["col"].tolist() == [0, 8]
-    assert np.isnan(table.loc[1, "rand_error"])
+    assert table.loc[0, "v_rand"] == 1.0  # one corner pixel of border, thinned away
+    assert np.isnan(table.loc[1, "v_rand"])
     assert table.loc[1, "pixel_error"] == 0
 
 
@@ -560,7 +725,8 @@ def test_worst_tiles_bad_tile_size(tile_size, message):
 @pytest.mark.parametrize(("options", "message"), [
     ({"k": 0}, "k must be an int of at least 1, got 0"),
     ({"k": 2.0}, "k must be an int"),
-    ({"metric": "dice"}, "metric must be one of rand_error, pixel_error, got 'dice'"),
+    ({"metric": "dice"}, "metric must be one of v_rand, pixel_error, got 'dice'"),
+    ({"metric": "rand_error"}, "metric must be one of v_rand, pixel_error, got 'rand_error'"),
     ({"threshold": 1.5}, "threshold must lie in"),
 ])
 def test_worst_tiles_bad_options(options, message):

@@ -206,9 +206,10 @@ def test_plot_worst_tiles_planted_bad_tile_shown_first():
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 6  # 2 rows of 3 tiles
     top, bottom = fig.axes[0], fig.axes[3]
-    expected = worst_tiles(masks, probabilities, tile_size=16, k=1).loc[0, "rand_error"]
-    assert expected > 0.1
-    assert top.get_title() == f"image 1, tile (16, 0)\nRand error {expected:.3f}"
+    # Four 7 x 7 cells in the tile, two merged by the gap: precision 2/3, recall 1.
+    assert worst_tiles(masks, probabilities, tile_size=16, k=1).loc[0, "v_rand"] == \
+        pytest.approx(2 * (2 / 3) / (1 + 2 / 3))
+    assert top.get_title() == "image 1, tile (16, 0)\nV_rand 0.800"
     np.testing.assert_array_equal(top.images[0].get_array(), images[1, 16:32, 0:16, 0])
     np.testing.assert_array_equal(bottom.images[0].get_array(), probabilities[1, 16:32, 0:16, 0])
     overlay = top.images[1].get_array()  # the gap: membrane missed, in the palette's colour
