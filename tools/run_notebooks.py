@@ -41,6 +41,7 @@ KEY_FIGURES = {
         "main model training (s)": "round(main_seconds)",
         "test pixel error": "test_scores['pixel_error']",
         "test Rand error": "test_scores['rand_error']",
+        "test V_rand (thinned), threshold 0.5": "test_scores['v_rand']",
         "test membrane IoU": "test_scores['iou_membrane']",
         "all-interior guess, pixel error": "all_interior_error",
     },
