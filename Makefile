@@ -95,7 +95,8 @@ sync-notebooks: $(STAMP)
 slides: $(STAMP)
 	$(BIN)/python slides/build.py
 
-# Benchmarks against the two original workshop recipes; BENCH_ARGS=--full for a GPU budget.
+# Benchmarks against the two original workshop recipes and ZeroCostDL4Mic's U-Net 2D
+# (quality by cross-validation); BENCH_ARGS=--full for a GPU budget.
 # Rewrites the README's table and the deck's results slide (benchmarks/published.json).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)

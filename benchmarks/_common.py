@@ -1,9 +1,11 @@
 """Shared plumbing for the benchmark scripts in this folder.
 
 Each ``bench_*.py`` script imports this module first: it keeps TensorFlow quiet,
-loads the data through `helpers`, builds the two recipes' models, times training
-against a wall-clock budget, samples peak memory, describes the machine, and
-writes results as JSON into ``benchmarks/results/`` (git-ignored).
+loads the data through `helpers`, holds the other recipes' settings (the workshop's
+two and ZeroCostDL4Mic's, each cited) and builds their models, times training
+against a wall-clock budget, scores segmentations as the ISBI 2012 challenge does,
+samples peak memory, describes the machine, and writes results as JSON into
+``benchmarks/results/`` (git-ignored).
 
 TensorFlow, Keras and keras-unet are imported lazily (`import_tf`), so that
 ``run_all.py`` can read results and write the README without them.
@@ -68,6 +70,47 @@ TILES = {
     "steps": 12 * 100,  # epochs=12, steps_per_epoch=100 (further cell 29)
 }
 
+# ZeroCostDL4Mic's U-Net 2D, the Colab notebook a bio-image analyst would most likely
+# pick instead of this course, at its defaults (Use_Default_Advanced_Parameters and
+# Use_Data_augmentation on). Facts from ../shared/reference/peer-recipes.md, checked
+# against the notebook itself: HenriquesLab/ZeroCostDL4Mic at commit
+# 481a3f3e2e1692dc27aa22f4ef3986f455ed3245, Colab_notebooks/U-Net_2D_ZeroCostDL4Mic.ipynb
+# (version 2.2.1). "zc cell N" is its cell N, counted from 0 over all cells, markdown
+# included: cell 8 defines its functions, 18 sets the advanced parameters, 20 the
+# augmentation, 25 the model, class weights and callbacks, 27 fits, 33 is its quality
+# control (QC), 35 its export and 38 its prediction. Where the reference file and the
+# notebook differ, the notebook is followed and the comment says so.
+
+#: Its augmentation: ImageDataGenerator arguments (zc cell 20, the default branch).
+ZEROCOST_AUGMENT = {
+    "width_shift_range": 0.1,  # horizontal_shift = 10 (%)
+    # vertical_shift = 20 (%) in the notebook's default branch; the reference file says
+    # "shifts 10% each way", which is the value of its slider, not of the default.
+    "height_shift_range": 0.2,
+    "rotation_range": 180,  # degrees
+    "zoom_range": 0.1,  # zoom_range = 10 (%)
+    "shear_range": 0.1,  # shear_range = 10 (%) / 100: Keras reads it in degrees
+    "horizontal_flip": True,
+    "vertical_flip": True,
+    "fill_mode": "reflect",
+}
+#: Its recipe.
+ZEROCOST = {
+    "max_patch": 512,  # estimatePatchSize(max 512): largest power of 2 <= the smallest image
+    "min_fraction": 0.02,  # a patch is kept if >= 2% of its mask is foreground (zc cells 8, 18)
+    "filters": 64,  # its unet(): 64 filters at the top, doubling per level (zc cell 8)
+    "pooling_steps": 2,  # pooling_steps = 2 with the default advanced parameters (zc cell 18)
+    "dropout": 0.5,  # Dropout(0.5) only from the third pooling step on: none at 2 (zc cell 8)
+    "batch": 4,  # batch_size = 4 (zc cell 18)
+    "learning_rate": 3e-4,  # initial_learning_rate = 0.0003 (zc cell 18)
+    "loss": "weighted binary cross-entropy, balanced class weights",  # (zc cells 8, 25)
+    "validation_fraction": 0.1,  # percentage_validation = 10 (zc cell 18): validation_split
+    "epochs": 100,  # number_of_epochs = 100 (zc cell 18); here the time budget ends it
+    "plateau": {"monitor": "val_loss", "factor": 0.1, "patience": 10, "min_lr": 0},  # zc 25
+    "percentiles": (1, 99.8),  # normalizePercentile (zc cell 8)
+    "augment": ZEROCOST_AUGMENT,
+}
+
 
 # --------------------------------------------------------------------------- TensorFlow
 
@@ -80,7 +123,8 @@ def import_tf() -> SimpleNamespace:
 
     Returns a namespace with ``tf``, ``keras``, keras-unet's ``custom_unet``,
     ``get_augmented``, ``get_patches``, ``reconstruct_from_patches``,
-    ``jaccard_distance``, and ``gpus`` (device names, empty on a CPU).
+    ``jaccard_distance``, Keras's ``ImageDataGenerator``, and ``gpus`` (device names,
+    empty on a CPU).
     """
     global _TF
     if _TF is not None:
@@ -95,6 +139,10 @@ def import_tf() -> SimpleNamespace:
     from keras_unet.models import custom_unet
     from keras_unet.utils import get_augmented, get_patches, reconstruct_from_patches
 
+    # Keras 3 has no keras.preprocessing.image.ImageDataGenerator; TensorFlow's Keras
+    # namespace still has it (as keras-unet's get_augmented and ZeroCostDL4Mic import it).
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
     runtime = helpers.detect_runtime()
     names = list(runtime.devices) if runtime.accelerator == "GPU" else []
     _TF = SimpleNamespace(
@@ -105,6 +153,7 @@ def import_tf() -> SimpleNamespace:
         get_patches=get_patches,
         reconstruct_from_patches=reconstruct_from_patches,
         jaccard_distance=jaccard_distance,
+        ImageDataGenerator=ImageDataGenerator,
         gpus=names,
     )
     return _TF
@@ -168,7 +217,8 @@ def load_average() -> list[float] | None:
 def load_split() -> SimpleNamespace:
     """ISBI 2012 through `helpers`, split the course's way (train 0-23, test 27-29).
 
-    Falls back to the synthetic look-alike as the notebooks do
+    Also ``images`` and ``masks``: all 30 labelled images, for bench_quality's
+    cross-validation. Falls back to the synthetic look-alike as the notebooks do
     (`helpers.load_isbi2012_or_synthetic`, for the errors it documents); the results
     then say ``data: synthetic``.
     """
@@ -179,6 +229,7 @@ def load_split() -> SimpleNamespace:
     parts = helpers.split_dataset(data.images, data.masks)
     return SimpleNamespace(
         source=source,
+        images=data.images, masks=data.masks,
         x_train=parts["train"][0], y_train=parts["train"][1],
         x_test=parts["test"][0], y_test=parts["test"][1],
     )
@@ -262,11 +313,19 @@ def build_original(input_shape=(TILE, TILE, 1)):
     )
 
 
-def train_for(model, batches, seconds: float) -> dict:
+def train_for(model, batches, seconds: float, *, steps_per_epoch: int | None = None,
+              epochs: int = 1, validation_data=None, validation_steps: int | None = None,
+              callbacks=()) -> dict:
     """``model.fit`` on endless `batches` until `seconds` of wall-clock time have passed.
 
     The clock starts when ``fit`` starts (graph tracing counts, as it does for a
     learner), and is checked after every batch. Returns steps done and times.
+
+    By default one endless epoch, with no validation. With `steps_per_epoch`,
+    `epochs`, `validation_data` and `callbacks`, a recipe's own schedule: epochs of
+    that length, each validated at its end (time the budget counts), which the
+    callbacks see, until `epochs` are done or the budget ends. Keras validates the
+    epoch that the budget cuts short too, after the budget; ``fit_seconds`` includes it.
     """
     keras = import_tf().keras
 
@@ -288,13 +347,261 @@ def train_for(model, batches, seconds: float) -> dict:
 
     budget = TimeBudget()
     start = time.perf_counter()
-    model.fit(batches, steps_per_epoch=10**9, epochs=1, verbose=0, callbacks=[budget],
-              shuffle=False)
-    return {
+    history = model.fit(batches, steps_per_epoch=steps_per_epoch or 10**9, epochs=epochs,
+                        verbose=0, callbacks=[budget, *callbacks], shuffle=False,
+                        validation_data=validation_data, validation_steps=validation_steps)
+    record = {
         "steps": budget.steps,
         "train_seconds": round(budget.elapsed, 2),
         "fit_seconds": round(time.perf_counter() - start, 2),
     }
+    if validation_data is not None:
+        record["epochs"] = len(history.history.get("loss", []))
+        record["val_loss"] = [round(float(v), 5) for v in history.history.get("val_loss", [])]
+    return record
+
+
+def best_by_validation():
+    """A callback that keeps the weights of the epoch with the lowest ``val_loss``.
+
+    ``ModelCheckpoint(monitor='val_loss', save_best_only=True)``, held in memory:
+    ``restore()`` puts those weights back (a no-op when no epoch was validated) and
+    returns the best epoch, counted from 1, or None.
+    """
+    keras = import_tf().keras
+
+    class BestByValidation(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.epoch, self.weights = float("inf"), None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_loss")
+            if value is not None and value < self.best:
+                self.best, self.epoch, self.weights = value, epoch + 1, self.model.get_weights()
+
+        def restore(self):
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+            return self.epoch
+
+    return BestByValidation()
+
+
+# --------------------------------------------------------------------------- ZeroCostDL4Mic
+
+
+def _min_max(x):
+    """normalizeMinMax (zc cell 8): (x - min) / (max - min + 1e-10), float32."""
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float32)
+    return (x - x.min()) / (x.max() - x.min() + 1e-10)
+
+
+def percentile_normalise(x, low: float = ZEROCOST["percentiles"][0],
+                         high: float = ZEROCOST["percentiles"][1]):
+    """normalizePercentile (zc cell 8, after csbdeep): percentiles 1 and 99.8 to 0 and 1.
+
+    Over the whole image, not clipped, float32. The scale of the input does not matter,
+    so images in [0, 1] give what the notebook's 8-bit files give.
+    """
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float32)
+    lo, hi = np.percentile(x, low), np.percentile(x, high)
+    return ((x - lo) / (hi - lo + 1e-20)).astype(np.float32)
+
+
+def zerocost_patch_size(images, largest: int = ZEROCOST["max_patch"]) -> tuple[int, int]:
+    """estimatePatchSize (zc cell 8): per axis, the largest power of 2 that fits the
+    smallest training image, capped at 512. On ISBI 2012 (512 x 512): whole images."""
+    rows = min(image.shape[0] for image in images)
+    cols = min(image.shape[1] for image in images)
+    return tuple(min(largest, 1 << (int(side).bit_length() - 1)) for side in (rows, cols))
+
+
+def zerocost_patches(images, masks, patch, min_fraction: float = ZEROCOST["min_fraction"]):
+    """create_patches (zc cell 8): the training patches, cut once before training.
+
+    Non-overlapping windows of `patch` (``view_as_windows`` with a step of the patch
+    size; a remainder is dropped), kept when at least `min_fraction` of the mask is
+    foreground (the notebook's test: the value at rank round(n (1 - min_fraction))
+    of the sorted mask is above 0). Each kept image patch is min-max normalised and
+    made 8-bit (``img_as_ubyte``), each mask 0 or 255, as the notebook saves them;
+    returned as float32 (N, h, w, 1), as Keras reads such files back.
+    """
+    import numpy as np
+    from skimage.util import img_as_ubyte, view_as_windows
+
+    kept_x, kept_y = [], []
+    for image, mask in zip(images, masks, strict=True):
+        windows_x = view_as_windows(np.asarray(image)[..., 0], patch, step=patch)
+        windows_y = view_as_windows(np.asarray(mask)[..., 0], patch, step=patch)
+        for x, y in zip(windows_x.reshape(-1, *patch), windows_y.reshape(-1, *patch),
+                        strict=True):
+            ranked = np.sort(y, axis=None)
+            if ranked[int(round(ranked.size * (1 - min_fraction)))] > 0:
+                kept_x.append(img_as_ubyte(_min_max(x)))
+                kept_y.append(np.where(img_as_ubyte(_min_max(y)) > 0, 255, 0))
+    if not kept_x:
+        raise ValueError("zerocost_patches: no patch has enough foreground to be kept.")
+    as_float = [np.stack(kept).astype(np.float32)[..., np.newaxis] for kept in (kept_x, kept_y)]
+    return as_float[0], as_float[1]
+
+
+def zerocost_class_weights(masks):
+    """getClassWeights (zc cells 8, 25): n / (2 x class count) over all training masks.
+
+    Computed on the training images' masks (its Training_target folder), before the
+    validation split: "balanced" weights, [background (membrane), foreground (interior)].
+    """
+    import numpy as np
+
+    foreground = sum(float(_min_max(mask).sum()) for mask in masks)
+    pixels = sum(int(np.asarray(mask)[..., 0].size) for mask in masks)
+    counts = np.array([pixels - foreground, foreground])
+    return counts.sum() / (2 * counts)
+
+
+def zerocost_loss(class_weights):
+    """Its weighted binary cross-entropy (zc cell 8): per-pixel BCE times the weight of
+    the pixel's true class, y w1 + (1 - y) w0, averaged."""
+    ops = import_tf().keras.ops
+    background, foreground = (float(w) for w in class_weights)
+
+    def weighted_binary_crossentropy(y_true, y_pred):
+        weight = y_true * foreground + (1.0 - y_true) * background
+        return ops.mean(weight * ops.binary_crossentropy(y_true, y_pred))
+
+    return weighted_binary_crossentropy
+
+
+def build_zerocost(input_shape, *, filters: int = ZEROCOST["filters"],
+                   pooling_steps: int = ZEROCOST["pooling_steps"],
+                   dropout: float = ZEROCOST["dropout"]):
+    """ZeroCostDL4Mic's own ``unet()`` (zc cell 8), written here from its description.
+
+    Per level two 3x3 convolutions, ``padding='same'``, ``he_normal``, ReLU; `filters`
+    at the top, doubling per level, `pooling_steps` 2x2 max-poolings down; no batch
+    norm; ``Dropout(dropout)`` on the output of levels 3 and 4 only (none at its
+    default of 2 steps). Up: 2x2 up-sampling, then a 2x2 convolution, concatenated
+    after the level's skip connection, then two 3x3 convolutions. At the top level
+    these three convolutions, and a 3x3 convolution to 2 channels after them, have no
+    activation (the notebook has them commented out; the reference file does not say
+    so); then a 1x1 convolution with a sigmoid. The input has the patch's fixed size.
+    """
+    keras = import_tf().keras
+    layers = keras.layers
+
+    def conv(x, width, size=3, relu=True, initializer="he_normal"):
+        return layers.Conv2D(width, size, padding="same", kernel_initializer=initializer,
+                             activation="relu" if relu else None)(x)
+
+    inputs = keras.Input(input_shape)
+    levels, x = [], inputs
+    for level in range(pooling_steps + 1):
+        if level:
+            x = layers.MaxPooling2D(2)(x)
+        x = conv(conv(x, filters * 2**level), filters * 2**level)
+        if level >= 3:
+            x = layers.Dropout(dropout)(x)
+        levels.append(x)
+    for level in range(pooling_steps - 1, -1, -1):
+        relu = level > 0
+        up = conv(layers.UpSampling2D(2)(x), filters * 2**level, size=2, relu=relu)
+        x = layers.Concatenate(axis=3)([levels[level], up])
+        x = conv(conv(x, filters * 2**level, relu=relu), filters * 2**level, relu=relu)
+    x = conv(x, 2, relu=False)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs, name="zerocostdl4mic_unet")
+
+
+def zerocost_generators(x, y, *, seed: int, batch: int = ZEROCOST["batch"],
+                        augment=ZEROCOST_AUGMENT,
+                        validation_fraction: float = ZEROCOST["validation_fraction"]):
+    """prepareGenerators and buildDoubleGenerator (zc cell 8): (training, validation).
+
+    Two ImageDataGenerators with its augmentation and ``validation_split``, one for
+    the images (then `percentile_normalise`, as its ``preprocessing_function``) and
+    one for the masks (then min-max normalised), drawn with the same seed, so that
+    each pair gets the same transform. The masks are transformed with the images'
+    interpolation (order 1), so their edges come out between 0 and 1, and stay so.
+    Keras's ``validation_split`` keeps the first ``int(fraction x n)`` patches for
+    validation, augmented as the training ones. (The reference file names only the
+    min-max, 8-bit normalisation at training; the notebook's generator percentile-
+    normalises each augmented image after it, as here.)
+    """
+    generator = import_tf().ImageDataGenerator
+    images = generator(**augment, validation_split=validation_fraction,
+                       preprocessing_function=percentile_normalise)
+    masks = generator(**augment, validation_split=validation_fraction,
+                      preprocessing_function=_min_max)
+
+    def pairs(subset):
+        flows = (images.flow(x, batch_size=batch, seed=seed, subset=subset),
+                 masks.flow(y, batch_size=batch, seed=seed, subset=subset))
+        yield from zip(*flows, strict=True)  # both endless
+
+    return pairs("training"), pairs("validation")
+
+
+def zerocost_predict(model, images):
+    """predict_as_tiles (zc cell 8): percentile-normalised, non-overlapping patches.
+
+    Each image is percentile-normalised whole, from its own values (training made each
+    patch 8-bit by min-max first, then percentile-normalised it after augmentation),
+    zero-padded up to the model's input size if smaller, cut into
+    tiles of that size (the last row and column of tiles moved back to end at the
+    border), each predicted alone, and pasted back without blending.
+    """
+    import math
+
+    import numpy as np
+
+    rows, cols = model.input_shape[1:3]
+    out = []
+    for image in images:
+        raw = percentile_normalise(np.asarray(image)[..., 0])
+        padded = np.zeros((max(raw.shape[0], rows), max(raw.shape[1], cols)), np.float32)
+        padded[: raw.shape[0], : raw.shape[1]] = raw
+        prediction = np.zeros(padded.shape)
+        for i in range(math.ceil(padded.shape[0] / rows)):
+            for j in range(math.ceil(padded.shape[1] / cols)):
+                top, left = min(rows * i, padded.shape[0] - rows), min(cols * j,
+                                                                        padded.shape[1] - cols)
+                tile = padded[top:top + rows, left:left + cols][np.newaxis, ..., np.newaxis]
+                predicted = model.predict(tile, batch_size=1, verbose=0)
+                prediction[top:top + rows, left:left + cols] = predicted[0, ..., 0]
+        out.append(prediction[: raw.shape[0], : raw.shape[1]])
+    return np.stack(out)[..., np.newaxis]
+
+
+def zerocost_threshold(masks, probabilities) -> dict:
+    """Its threshold rule (zc cells 33, 35), on the images it is given (its QC images).
+
+    Each prediction is made 8-bit (``img_as_ubyte``); for thresholds t = 0..255 the
+    IoU of ``prediction > t`` with the true foreground (interior) is computed, each
+    image's best t kept (the first at the maximum), and the mean over images divided
+    by 255 is the threshold its export applies to the probabilities.
+    """
+    import numpy as np
+    from skimage.util import img_as_ubyte
+
+    best = []
+    for truth, probability in zip(masks, probabilities, strict=True):
+        values = img_as_ubyte(np.clip(np.asarray(probability)[..., 0], 0, 1)).ravel()
+        inside = np.asarray(truth)[..., 0].ravel() > 0
+        above_true = np.cumsum(np.bincount(values[inside], minlength=256)[::-1])[::-1]
+        above_all = np.cumsum(np.bincount(values, minlength=256)[::-1])[::-1]
+        # Pixels above t: the counts from t + 1 up; t = 255 keeps none.
+        hits = np.append(above_true[1:], 0).astype(np.float64)
+        called = np.append(above_all[1:], 0).astype(np.float64)
+        union = inside.sum() + called - hits
+        iou = np.divide(hits, union, out=np.zeros(256), where=union > 0)
+        best.append(int(np.argmax(iou)))
+    mean = sum(best) / len(best)
+    return {"per_image_8bit": best, "mean_8bit": mean, "threshold": mean / 255}
 
 
 # --------------------------------------------------------------------------- measuring
@@ -376,12 +683,67 @@ def flip_mean(predict, images):
 
 
 def seg_measures(masks, probabilities) -> dict:
-    """Pixel error, membrane IoU and Rand error at threshold 0.5, through `helpers`."""
+    """Pixel error, membrane IoU and Rand error at threshold 0.5, through `helpers`
+    (bench_quick_mode's measures; bench_quality's are `challenge_measures`)."""
     return {
         "pixel_error": helpers.pixel_error(masks, probabilities),
         "iou_membrane": helpers.iou_per_class(masks, probabilities)["membrane"],
         "rand_error": helpers.rand_error(masks, probabilities),
     }
+
+
+#: The challenge's measures that `challenge_measures` takes at its best threshold, with
+#: the column of ``helpers.isbi_scores`` each comes from, and whether higher is better.
+CHALLENGE_MEASURES = {
+    "v_rand": ("v_rand", True),
+    "v_info": ("v_info", True),
+    "isbi_pixel_error": ("pixel_error", False),
+    "isbi_rand_error": ("rand_error", False),
+}
+
+
+def challenge_measures(masks, probabilities) -> dict:
+    """The ISBI 2012 challenge's four measures, as `helpers` computes them, and two plain ones.
+
+    ``v_rand`` and ``v_info`` (thinned; higher is better), ``isbi_pixel_error`` and
+    ``isbi_rand_error`` (1 - a best F-score; lower is better): each at the best of the
+    challenge's thresholds 0, 0.1, ..., 1 on these very images, as the challenge
+    reports them (``<name>_threshold`` says which; the first that reaches the best,
+    as `helpers.v_rand` and the others pick it), all from one `helpers.isbi_scores`
+    table. ``pixel_error`` (the fraction of wrong pixels) and ``iou_membrane`` at 0.5.
+    """
+    table = helpers.isbi_scores(masks, probabilities)
+    out = {}
+    for name, (column, higher) in CHALLENGE_MEASURES.items():
+        row = table[column].idxmax() if higher else table[column].idxmin()
+        out[name] = float(table.loc[row, column])
+        out[f"{name}_threshold"] = round(float(table.loc[row, "threshold"]), 1)
+    out["pixel_error"] = helpers.pixel_error(masks, probabilities)
+    out["iou_membrane"] = helpers.iou_per_class(masks, probabilities)["membrane"]
+    return out
+
+
+def t_interval(values, confidence: float = 0.95) -> dict:
+    """Mean and `confidence` t-interval of `values` (one per fold), df = n - 1 (scipy.stats).
+
+    Returns ``mean``, ``low``, ``high``, ``sd`` (ddof 1), ``n`` and the ``values``;
+    ``low``, ``high`` and ``sd`` are None for a single value, which has no interval.
+    """
+    import math
+    import statistics
+
+    from scipy import stats
+
+    values = [float(v) for v in values]
+    mean = statistics.fmean(values)
+    record = {"mean": mean, "low": None, "high": None, "sd": None, "n": len(values),
+              "values": values}
+    if len(values) > 1:
+        sd = statistics.stdev(values)
+        half = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1)) * sd / math.sqrt(
+            len(values))
+        record.update(low=mean - half, high=mean + half, sd=sd)
+    return record
 
 
 # --------------------------------------------------------------------------- CLI and output

@@ -231,7 +231,7 @@ def paper_methods(data: dict, *, scale: float, filters: int | None,
         val = net.predict(data["x_val"], batch_size=1, verbose=0)
         test = net.predict(data["x_test"], batch_size=1, verbose=0)
         sweep = helpers.threshold_sweep(data["y_val"], val)
-        cut = float(sweep.loc[sweep["rand_error"].idxmin(), "threshold"])
+        cut = float(sweep.loc[sweep["v_rand"].idxmax(), "threshold"])  # as notebook 02, section 8
         _save(save, "paper_" + arm.split()[-1].strip("()").replace(" ", "_"), val=val, test=test)
         results[arm] = {
             "train_seconds": round(train_seconds, 1),

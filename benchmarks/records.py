@@ -27,13 +27,35 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "records"
 README = ROOT / "README.md"
 START, END = "<!-- records:start -->", "<!-- records:end -->"
-FULL_MODE_GOAL = 0.06  # issue 14, item 8
-QUICK_MODE_GOAL = 0.075  # issue 14, item 3
+#: helpers.rand_error and helpers.variation_of_information changed meaning on this day
+#: (the challenge's singleton rule; helpers.challenge arrived): records from before it
+#: hold scikit-image's adapted Rand error and variation of information.
+MEASURES_CHANGED = "2026-12-02"
+#: The goals these records were once measured against (issue 14, items 3 and 8) were set
+#: in the wrong units; they are withdrawn, and these sentences say so in their place.
+WITHDRAWN = ("it was set in the wrong units (the fraction of wrong pixels on the three "
+             "test images, which is neither the ISBI 2012 challenge's pixel error nor its "
+             "V_rand). The course's goals are now those of `make bench`'s cross-validation, "
+             "in V_rand (thinned), above.")
+
+
+def _rand_label(date: str) -> str:
+    """What a record of `date` (ISO, date first) calls its Rand error."""
+    if date[:10] < MEASURES_CHANGED:
+        return "Rand error (scikit-image's adapted Rand, the course's measure before 2026-12)"
+    return "Rand error (helpers.rand_error, the challenge's singleton rule, at the threshold)"
+
+
+def _vi_label(date: str) -> str:
+    if date[:10] < MEASURES_CHANGED:
+        return "VI (scikit-image's, the course's measure before 2026-12)"
+    return "VI, bits (helpers.variation_of_information)"
 
 
 def _full_mode(record: dict) -> list[str]:
     machine = record["machine"]
     step = record["step_ms"]
+    rand = _rand_label(record["recorded"])
     lines = [
         f"**Full mode on one GPU** (`{record['command']}`, {record['recorded']}): "
         f"{', '.join(machine['gpus'])}; Python {machine['python']}, Keras {machine['keras']} "
@@ -42,7 +64,7 @@ def _full_mode(record: dict) -> list[str]:
         "GPU's, not as Colab's. Test split 27-29 at 512×512, threshold 0.5.",
         "",
         "| Model | Training (epochs × steps) | Training time | Steps/s | Best epoch "
-        "| Pixel error | Pixel error, mean of 8 flips | Rand error | Rand error, mean of 8 flips |",
+        f"| Pixel error | Pixel error, mean of 8 flips | {rand} | Same, mean of 8 flips |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, run in record["recipes"].items():
@@ -53,12 +75,10 @@ def _full_mode(record: dict) -> list[str]:
             f"{run['steps_per_second']:.1f} | {run['best_epoch']} | "
             f"{run['test']['pixel_error']:.4f} | {run['test_flip_mean']['pixel_error']:.4f} | "
             f"{run['test']['rand_error']:.4f} | {run['test_flip_mean']['rand_error']:.4f} |")
-    best = min(run["test"]["pixel_error"] for run in record["recipes"].values())
-    verdict = "met" if best <= FULL_MODE_GOAL else "NOT met"
-    lines += ["", f"Goal: full-mode test pixel error <= {FULL_MODE_GOAL}: **{verdict}** (best "
-                  f"{best:.4f}). The U-Net paper reports 0.0611 (Ronneberger et al. 2015, "
-                  "table 1) on the challenge's own test set, whose labels are not public, so "
-                  "the two are not measured on the same images."]
+    lines += ["", "The goal once set for this table (full-mode test pixel error <= 0.06) is "
+                  f"withdrawn: {WITHDRAWN} The U-Net paper's 0.0611 (Ronneberger et al. 2015, "
+                  "table 1) is the challenge's pixel error (1 - the best F-score of interior "
+                  "pixels), on the challenge's own test set, whose labels are not public."]
     lines += [
         "",
         f"One training step ({step['settings']['filters']} filters, batch "
@@ -73,9 +93,11 @@ def _full_mode(record: dict) -> list[str]:
             "",
             f"Notebook 02, section 8, at full-mode settings ({paper['filters']} filters, "
             f"{paper['epochs_run']} × {paper['steps_per_epoch_run']} steps each, one seed; "
-            "threshold chosen on the validation images by Rand error):",
+            "threshold chosen on the validation images by "
+            f"{'that Rand error' if record['recorded'][:10] < MEASURES_CHANGED else 'V_rand'}):",
             "",
-            "| Method | Threshold | Pixel error | Rand error | VI | Membrane called at 0.5 |",
+            f"| Method | Threshold | Pixel error | {rand} | {_vi_label(record['recorded'])} "
+            "| Membrane called at 0.5 |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for arm, run in paper["arms"].items():
@@ -97,6 +119,7 @@ def _spread(figures: dict, digits: int = 4) -> str:
 
 def _quick_mode(record: dict) -> list[str]:
     machine = record["machine"]
+    rand = _rand_label(record["written"])
     seeds = record["settings"]["seeds"]
     scale = record["settings"].get("scale", 1.0)
     scaled = "" if scale == 1 else f" **Scaled to {scale} of each recipe's epochs and steps.**"
@@ -110,7 +133,7 @@ def _quick_mode(record: dict) -> list[str]:
         "",
         "| Quick mode | Training (epochs × steps) | Pixel error | Pixel error, mean of 8 flips "
         "| Same, threshold chosen on validation (threshold) "
-        "| Rand error | Rand error, mean of 8 flips | Training time, s |",
+        f"| {rand} | Same, mean of 8 flips | Training time, s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, result in record["recipes"].items():
@@ -133,13 +156,10 @@ def _quick_mode(record: dict) -> list[str]:
     if set(record["recipes"]) - {"before", "after"}:
         lines += ["", "The rows after *after* are changes to it that were measured and not "
                       "kept: see `benchmarks/bench_quick_mode.py`."]
-    after = record["recipes"].get("after")
-    if after:
-        reached = after["summary"]["pixel_error_flip_mean"]["mean"]
-        verdict = "met" if reached <= QUICK_MODE_GOAL else "NOT met"
-        lines += ["", f"Notebook 01 now trains as *after* and predicts with the mean of the 8 "
-                      f"flips. Goal: its mean test pixel error <= {QUICK_MODE_GOAL}: "
-                      f"**{verdict}** ({reached:.4f}). Load average (1 min) at the end: "
+    if record["recipes"].get("after"):
+        lines += ["", "Notebook 01 now trains as *after* and predicts with the mean of the 8 "
+                      "flips. The goal once set for it here (mean test pixel error <= 0.075) "
+                      f"is withdrawn: {WITHDRAWN} Load average (1 min) at the end: "
                       f"{record['load_average_at_end'][0]} (the benchmark's own training "
                       "counts in it)."]
     return lines

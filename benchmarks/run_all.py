@@ -1,8 +1,10 @@
 """Run every benchmark against the original workshop recipe, print the figures, fill the README.
 
-``make bench`` runs this with the quick budget (for 2 CPU cores: four recipes
-of 120 s training each, then the speed benchmarks); ``make bench
-BENCH_ARGS=--full`` with the real budget, for a GPU.
+``make bench`` runs this with the quick budget (for 2 CPU cores: five recipes
+trained for 60 s each in each of 3 cross-validation folds, then the speed
+benchmarks: sized for about 30 minutes on a quiet machine); ``make bench
+BENCH_ARGS=--full`` with the real budget, for a GPU (all 10 folds, 900 s per
+recipe and fold).
 
 Each ``bench_*.py`` runs in its own process (a fresh TensorFlow each time),
 prints its own figures and writes ``benchmarks/results/<name>.json``. This
@@ -17,7 +19,7 @@ re-renders them from the result files already there, or ``--from-published``).
 
     python benchmarks/run_all.py                      # quick, updates the README
     python benchmarks/run_all.py --full               # GPU budget
-    python benchmarks/run_all.py --budget 60          # 60 s training per recipe
+    python benchmarks/run_all.py --budget 30 --folds 2  # 30 s per recipe, 2 folds
     python benchmarks/run_all.py --only pipeline step --no-update-readme
     python benchmarks/run_all.py --from-results       # no measuring: summary + README
     python benchmarks/run_all.py --from-published     # README and deck from published.json
@@ -49,6 +51,8 @@ def run_benchmarks(names, args) -> dict[str, int]:
             command.append("--full")
         if name == "quality" and args.budget is not None:
             command += ["--budget", str(args.budget)]
+        if name == "quality" and args.folds is not None:
+            command += ["--folds", str(args.folds)]
         start = time.perf_counter()
         codes[name] = subprocess.run(command, cwd=C.ROOT, env=env, check=False).returncode
         status = "ok" if codes[name] == 0 else f"FAILED (exit {codes[name]})"
@@ -81,8 +85,18 @@ def print_summary(results: dict) -> None:
           f"1-min load average at the end of each benchmark: {report.loads(results)}")
     quality = report.quality_rows(results)
     if quality:
-        C.print_table([r[:5] for r in quality],
-                      ["recipe", "steps (workshop's)", "pixel err", "IoU memb", "Rand err"])
+        headings = report.quality_headings(results)[:-1]  # without the source
+        if report.is_cross_validation(results["quality"]):
+            names = ["all-interior guess", *results["quality"]["recipes"]]
+            quality = [[name, *row[1:-1]] for name, row in zip(names, quality, strict=True)]
+            print("mean over the folds (95% t-interval over folds); V_rand, V_info and the "
+                  "challenge's errors at the best of its thresholds on each test fold")
+        C.print_table([row[:len(headings)] for row in quality], headings)
+        pairs = report.pair_rows(results)
+        if pairs:
+            print("\npaired differences in V_rand (thinned), ours - other, fold by fold:")
+            C.print_table([row[:4] for row in pairs],
+                          ["ours", "against", "difference (95% interval)", "verdict"])
         print()
     rows = report.figures(results)
     if rows:
@@ -97,8 +111,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--full", action="store_true", help="the real budget, for a GPU")
     p.add_argument("--budget", type=float, default=None,
-                   help="training seconds per recipe in bench_quality (default 120 quick, "
-                        "900 full)")
+                   help="training seconds per recipe and fold in bench_quality (default 60 "
+                        "quick, 900 full)")
+    p.add_argument("--folds", type=int, default=None,
+                   help="cross-validation folds in bench_quality, of 10 (default 3 quick, "
+                        "10 full)")
     p.add_argument("--only", nargs="+", choices=BENCHMARKS, default=None,
                    help="run only these benchmarks (the README is then left alone)")
     source = p.add_mutually_exclusive_group()
@@ -134,6 +151,7 @@ def main(argv=None) -> int:
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     summary = {"written": when, "machine": report.machine_line(results),
                "budget": report.budget_line(results), "quality": report.quality_rows(results),
+               "quality_pairs": report.pair_rows(results),
                "figures": report.figures(results), "goals": report.goals(results),
                "exit_codes": codes, "total_seconds": round(time.time() - started)}
     C.RESULTS.mkdir(parents=True, exist_ok=True)

