@@ -30,8 +30,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --output-dir build $(wildcard $(NOTEBOOKS))
 
-# nbval's cell timeout is a guard against a hung kernel, not a budget: on a slow or busy
-# machine one training cell has taken 905 s (about 200 s on an idle 2-core Xeon).
+# nbval's cell timeout guards against a hung kernel; it is not a budget (benchmarks time
+# things). A busy machine has made one training cell several times slower than usual.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/check_notebooks.py

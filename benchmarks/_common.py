@@ -72,8 +72,8 @@ TILES = {
 
 # ZeroCostDL4Mic's U-Net 2D, the Colab notebook a bio-image analyst would most likely
 # pick instead of this course, at its defaults (Use_Default_Advanced_Parameters and
-# Use_Data_augmentation on). Facts from ../shared/reference/peer-recipes.md, checked
-# against the notebook itself: HenriquesLab/ZeroCostDL4Mic at commit
+# Use_Data_augmentation on). Each fact is cited from the notebook itself:
+# HenriquesLab/ZeroCostDL4Mic at commit
 # 481a3f3e2e1692dc27aa22f4ef3986f455ed3245, Colab_notebooks/U-Net_2D_ZeroCostDL4Mic.ipynb
 # (version 2.2.1). "zc cell N" is its cell N, counted from 0 over all cells, markdown
 # included: cell 8 defines its functions, 18 sets the advanced parameters, 20 the

@@ -116,7 +116,7 @@ LABELS = {
                       "batch norm, jaccard_distance, Adam 1e-3, batch 10; "
                       "reconstruct_from_patches",
     # Each setting cited in _common.ZEROCOST (zc cells of U-Net_2D_ZeroCostDL4Mic.ipynb at
-    # 481a3f3e, and ../shared/reference/peer-recipes.md).
+    # HenriquesLab/ZeroCostDL4Mic commit 481a3f3e).
     "zerocostdl4mic": "ZeroCostDL4Mic U-Net 2D (v2.2.1 defaults): whole 512x512 images as "
                       "its patches, min-max 8-bit, ImageDataGenerator augmentation (masks "
                       "interpolated), its unet() with 64 filters, 2 poolings, no batch norm, "
