@@ -75,9 +75,14 @@ def test_published_results_hold_both_workshop_recipes_and_every_benchmark(publis
 
 def test_readme_block_changes_when_a_result_changes(published):
     results, when = published
+    record = results["quality"]["recipes"]["ours_nb01"]
+    if report.is_cross_validation(results["quality"]):  # the figures are in the summary
+        record = {**record, "summary": {**record["summary"], "pixel_error": {
+            **record["summary"]["pixel_error"], "mean": 0.5}}}
+    else:
+        record = {**record, "pixel_error": 0.5}
     changed = {**results, "quality": {**results["quality"], "recipes": {
-        **results["quality"]["recipes"],
-        "ours_nb01": {**results["quality"]["recipes"]["ours_nb01"], "pixel_error": 0.5}}}}
+        **results["quality"]["recipes"], "ours_nb01": record}}}
     assert report.readme_block(changed, when) != report.readme_block(results, when)
     assert report.deck_block(changed, when) != report.deck_block(results, when)
 
