@@ -2,6 +2,9 @@
 
 Runtime and paths (`helpers.runtime`), general data code (`helpers.data`), the
 ISBI 2012 fetcher (`helpers.isbi`) and its offline look-alike (`helpers.synthetic`),
+a learner's own folders (`helpers.folders`, with notebook 03's demonstration data
+in `helpers.dsb2018`), nuclei as objects (`helpers.instances`) and the results
+written for Fiji and napari (`helpers.segmenter`),
 augmentation, tiling, metrics (the ISBI challenge's own in `helpers.challenge`),
 losses, plots, and the settings the course U-Net is built with (`helpers.unet`). The
 lesson itself (building, compiling and fitting the model) stays in the notebooks.
@@ -25,7 +28,33 @@ from helpers.data import (
     split_dataset,
     validate_pairs,
 )
+from helpers.dsb2018 import (
+    DSB2018_ARCHIVE_URL,
+    DemonstrationFolder,
+    demonstration_folder,
+    find_dsb2018,
+    read_dsb2018_manifest,
+)
 from helpers.export import export_round_trip
+from helpers.folders import (
+    IMAGE_EXTENSIONS,
+    MASK_SUFFIXES,
+    FolderData,
+    check_folder,
+    load_folder,
+    read_image,
+)
+from helpers.instances import (
+    BOWL_THRESHOLDS,
+    INSTANCE_CLASSES,
+    Normalization,
+    interval_table,
+    labels_from_probabilities,
+    match_objects,
+    object_scores,
+    percentile_normalize,
+    training_targets,
+)
 from helpers.intervals import Interval, bootstrap_interval
 from helpers.isbi import (
     DATA_UNAVAILABLE,
@@ -68,7 +97,13 @@ from helpers.runtime import (
     start_tensorflow,
     training_log,
 )
-from helpers.synthetic import TISSUE_CLASSES, synthetic_membranes, synthetic_tissue
+from helpers.segmenter import Segmenter, write_results
+from helpers.synthetic import (
+    TISSUE_CLASSES,
+    synthetic_membranes,
+    synthetic_nuclei,
+    synthetic_tissue,
+)
 from helpers.tiling import (
     TileGrid,
     blend_weights,
@@ -90,7 +125,30 @@ from helpers.weights import border_weight_map, class_balance_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "BOWL_THRESHOLDS",
     "COURSE_UNET",
+    "DSB2018_ARCHIVE_URL",
+    "DemonstrationFolder",
+    "FolderData",
+    "IMAGE_EXTENSIONS",
+    "INSTANCE_CLASSES",
+    "MASK_SUFFIXES",
+    "Normalization",
+    "Segmenter",
+    "check_folder",
+    "demonstration_folder",
+    "find_dsb2018",
+    "interval_table",
+    "labels_from_probabilities",
+    "load_folder",
+    "match_objects",
+    "object_scores",
+    "percentile_normalize",
+    "read_dsb2018_manifest",
+    "read_image",
+    "synthetic_nuclei",
+    "training_targets",
+    "write_results",
     "DATA_UNAVAILABLE",
     "ISBI2012",
     "ISBI2012_URL",

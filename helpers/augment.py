@@ -52,7 +52,9 @@ def random_patches(
 
     Parameters
     ----------
-    images, masks : ndarray, shape (N, H, W, C) and (N, H, W, K)
+    images, masks : ndarray, shape (N, H, W, C) and (N, H, W, K), or lists
+        Lists of (H, W, C) and (H, W, K) arrays whose sizes differ (notebook 03): each
+        image is then drawn in proportion to its number of crop positions.
     patch_size : int or (int, int), default 128
     count : int
     rng : numpy.random.Generator
@@ -79,6 +81,10 @@ def random_patches(
     """
     _check_elastic(elastic, elastic_grid)
     patch_h, patch_w = as_pair(patch_size, "patch_size")
+    if isinstance(images, (list, tuple)):
+        x, y = _patches_of_sizes(images, masks, (patch_h, patch_w), count, rng, flips,
+                                 elastic, elastic_grid)
+        return _flip_and_jitter(x, y, rng, flips=flips and not elastic, intensity=intensity)
     n, height, width = images.shape[:3]
     if patch_h > height or patch_w > width:
         raise ValueError(
@@ -98,7 +104,50 @@ def random_patches(
         k = which[:, None, None]
         x = images[k, r, c].astype(np.float32)
         y = masks[k, r, c].astype(np.float32)
-    if flips and not elastic:
+    return _flip_and_jitter(x, y, rng, flips=flips and not elastic, intensity=intensity)
+
+
+def _patches_of_sizes(images, masks, shape, count, rng, flips, elastic, elastic_grid):
+    """Crops from a list of images of different sizes, each image drawn in proportion to
+    the number of crop positions it has (so every position is equally likely)."""
+    patch_h, patch_w = shape
+    small = [(k, image.shape[:2]) for k, image in enumerate(images)
+             if image.shape[0] < patch_h or image.shape[1] < patch_w]
+    if small:
+        k, size = small[0]
+        raise ValueError(
+            f"patch_size {shape} is larger than image {k} {size} ({len(small)} images are "
+            "smaller than a patch). Fix: use a smaller patch_size, or pad the small images, "
+            "e.g. np.pad(image, ((0, dh), (0, dw), (0, 0)), mode='reflect') and their masks "
+            "alike."
+        )
+    heights = np.array([image.shape[0] for image in images])
+    widths = np.array([image.shape[1] for image in images])
+    room = (heights - patch_h + 1) * (widths - patch_w + 1)
+    which = rng.choice(len(images), size=count, p=room / room.sum())
+    rows = (rng.random(count) * (heights[which] - patch_h + 1)).astype(np.intp)
+    cols = (rng.random(count) * (widths[which] - patch_w + 1)).astype(np.intp)
+    x = np.empty((count, patch_h, patch_w, images[0].shape[-1]), np.float32)
+    y = np.empty((count, patch_h, patch_w, masks[0].shape[-1]), np.float32)
+    for k in np.unique(which):
+        chosen = np.flatnonzero(which == k)
+        if elastic:
+            x[chosen], y[chosen] = _elastic_patches(
+                images[k][np.newaxis], masks[k][np.newaxis], np.zeros(len(chosen), np.intp),
+                rows[chosen], cols[chosen], shape, rng=rng, flips=flips, sigma=elastic,
+                grid=elastic_grid)
+            continue
+        for index in chosen:
+            r, c = rows[index], cols[index]
+            x[index] = images[k][r : r + patch_h, c : c + patch_w]
+            y[index] = masks[k][r : r + patch_h, c : c + patch_w]
+    return x, y
+
+
+def _flip_and_jitter(x, y, rng, *, flips: bool, intensity: float):
+    """Random flips and quarter turns (square patches), then the intensity jitter."""
+    count, patch_h, patch_w = x.shape[:3]
+    if flips:
         flip_v = rng.random(count) < 0.5
         flip_h = rng.random(count) < 0.5
         x[flip_v], y[flip_v] = x[flip_v, ::-1], y[flip_v, ::-1]
@@ -112,6 +161,34 @@ def random_patches(
         bias = rng.uniform(-intensity, intensity, (count, 1, 1, 1)).astype(np.float32)
         x = np.clip(x * gain + bias, 0.0, 1.0)
     return x, y
+
+
+def _checked_lists(images, masks, weights):
+    """Lists of (H, W, C) images and (H, W, K) masks, each pair checked as a batch of one;
+    weights, when given, are carried as an extra mask channel."""
+    if not isinstance(masks, (list, tuple)) or len(masks) != len(images) or not images:
+        raise ValueError(
+            "images is a list: masks must be a list of the same length (one (H, W, K) "
+            f"array per image), got {type(masks).__name__} of length {len(masks)}.")
+    if weights is not None and (not isinstance(weights, (list, tuple))
+                                or len(weights) != len(images)):
+        raise ValueError("images is a list: weights must be a list of one array per image.")
+    checked_images, checked_masks = [], []
+    for k, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        image, mask = np.asarray(image), np.asarray(mask)
+        try:
+            validate_pairs(image[np.newaxis], mask[np.newaxis])
+        except ValueError as error:
+            raise ValueError(f"image {k} and its mask: {error}") from error
+        if image.shape[-1] != np.shape(images[0])[-1] or mask.shape[-1] != np.shape(masks[0])[-1]:
+            raise ValueError(f"image {k}: every image must have the channels of image 0, and "
+                             "every mask its classes.")
+        if weights is not None:
+            weight = _check_weights(np.asarray(weights[k])[np.newaxis], mask[np.newaxis])[0]
+            mask = np.concatenate([mask.astype(np.float32), weight.astype(np.float32)], axis=-1)
+        checked_images.append(image)
+        checked_masks.append(mask)
+    return checked_images, checked_masks, weights
 
 
 @functools.cache
@@ -299,8 +376,9 @@ def augmented_batches(
 
     Parameters
     ----------
-    images, masks : ndarray, shape (N, H, W, C) and (N, H, W, K)
-        Checked by `validate_pairs`; masks may be one-hot (K > 1).
+    images, masks : ndarray, shape (N, H, W, C) and (N, H, W, K), or lists
+        Checked by `validate_pairs`; masks may be one-hot (K > 1). Lists of (H, W, C)
+        and (H, W, K) arrays may differ in size (see `random_patches`).
     patch_size : int or (int, int), default 128
     batch_size : int, default 16
     seed : int or None, default 0
@@ -310,7 +388,7 @@ def augmented_batches(
         As in `random_patches`.
     elastic, elastic_grid : float and int
         As in `random_patches`.
-    weights : ndarray, shape (N, H, W, 1) or (N, H, W), optional
+    weights : ndarray, shape (N, H, W, 1) or (N, H, W), or a list, optional
         Per-pixel loss weights (e.g. `border_weight_map`), cut, turned and
         deformed exactly as the masks. Then each batch is (images, masks,
         weights), which ``model.fit`` passes to the loss as ``sample_weight``.
@@ -338,11 +416,14 @@ def augmented_batches(
     [0.0, 1.0]
     """
     # Check everything here, not at the first next() deep inside model.fit.
-    validate_pairs(images, masks)
+    if isinstance(images, (list, tuple)):
+        images, masks, weights = _checked_lists(images, masks, weights)
+    else:
+        validate_pairs(images, masks)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
     _check_elastic(elastic, elastic_grid)
-    if weights is not None:
+    if weights is not None and not isinstance(images, list):
         # Carried as extra mask channels: every transform of a mask applies to them as is.
         masks = np.concatenate([masks.astype(np.float32),
                                 _check_weights(weights, masks).astype(np.float32)], axis=-1)

@@ -6,6 +6,10 @@ interiors get their own grey level, a smooth texture and a few dark organelles
 (which are *not* membrane, as in the real data), then the image is blurred and
 noised like a TEM section. Introduced in notebook 01 (offline fallback) and
 used for the multi-class example in notebook 02.
+
+`synthetic_nuclei` is notebook 03's offline stand-in for the Data Science Bowl's
+fluorescence nuclei: bright 16-bit blobs on a dark background, some touching, with
+exact instance labels, in sizes that are not all square.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from helpers._checks import as_pair
 
-__all__ = ["TISSUE_CLASSES", "synthetic_membranes", "synthetic_tissue"]
+__all__ = ["TISSUE_CLASSES", "synthetic_membranes", "synthetic_nuclei", "synthetic_tissue"]
 
 #: Class indices of `synthetic_tissue`.
 TISSUE_CLASSES = ("interior", "membrane", "organelle")
@@ -139,3 +143,77 @@ def synthetic_membranes(n: int, *, size=256, seed: int | None = 0):
     images, classes = synthetic_tissue(n, size=size, seed=seed)
     masks = (classes != 1).astype(np.float32)[..., np.newaxis]
     return images, masks
+
+
+#: (height, width) of the images of `synthetic_nuclei`, in turn.
+NUCLEI_SIZES = ((256, 256), (256, 320), (320, 256), (288, 384))
+
+
+def _nuclei_image(rng, height: int, width: int):
+    from scipy.ndimage import gaussian_filter
+
+    n_nuclei = int(rng.integers(12, 30))
+    radii = rng.uniform(6, 14, (n_nuclei, 2))
+    centres = rng.uniform((15, 15), (height - 15, width - 15), (n_nuclei, 2))
+    # A third of the nuclei sit against another one, as in a dense field.
+    for k in range(1, n_nuclei, 3):
+        angle = rng.uniform(0, 2 * np.pi)
+        reach = radii[k - 1].mean() + radii[k].mean() - 1.5
+        centres[k] = np.clip(centres[k - 1] + reach * np.array([np.sin(angle), np.cos(angle)]),
+                             8, (height - 8, width - 8))
+    turn = rng.uniform(0, np.pi, n_nuclei)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    # Each pixel belongs to the nucleus in whose ellipse it lies deepest (scaled distance
+    # < 1): where two ellipses overlap the line between them is exact, as in a label image.
+    depth = np.full((height, width), np.inf, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    for k in range(n_nuclei):
+        dr, dc = rows - centres[k, 0], cols - centres[k, 1]
+        u = (dr * np.cos(turn[k]) + dc * np.sin(turn[k])) / radii[k, 0]
+        v = (-dr * np.sin(turn[k]) + dc * np.cos(turn[k])) / radii[k, 1]
+        scaled = u * u + v * v
+        inside = (scaled < 1) & (scaled < depth)
+        labels[inside] = k + 1
+        depth[inside] = scaled[inside]
+    from skimage.segmentation import relabel_sequential
+
+    labels = relabel_sequential(labels)[0].astype(np.int32)
+    brightness = np.concatenate([[0.0], rng.uniform(900, 3000, labels.max())])
+    texture = 1 + 0.15 * _smooth_noise(rng, (height, width), 2.0)
+    signal = gaussian_filter(brightness[labels] * texture, sigma=1.2)
+    background = 120 + 40 * _smooth_noise(rng, (height, width), 40.0)
+    image = rng.poisson(np.clip(signal + background, 1, None)).astype(np.float64)
+    return np.clip(image, 0, 65535).astype(np.uint16), labels
+
+
+def synthetic_nuclei(n: int, *, sizes=NUCLEI_SIZES, seed: int | None = 0):
+    """Fluorescence-like images of nuclei with exact instance labels, in several sizes.
+
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    sizes : sequence of (int, int), default `NUCLEI_SIZES`
+        (height, width) of the images, taken in turn; each side at least 64.
+    seed : int or None, default 0
+        The same seed gives the same arrays.
+
+    Returns
+    -------
+    images : list of ndarray, uint16, shape (H, W)
+    labels : list of ndarray, int32, shape (H, W)
+        0 = background, nuclei 1..k; about a third of them touch a neighbour.
+
+    Examples
+    --------
+    >>> images, labels = synthetic_nuclei(2, seed=1)
+    >>> [image.shape for image in images], images[0].dtype, int(labels[0].max()) > 5
+    ([(256, 256), (256, 320)], dtype('uint16'), True)
+    """
+    sizes = [as_pair(size, "sizes", minimum=64) for size in sizes]
+    if not sizes:
+        raise ValueError("sizes must name at least one (height, width).")
+    _check(n, sizes[0], seed)
+    rng = np.random.default_rng(seed)
+    pairs = [_nuclei_image(rng, *sizes[k % len(sizes)]) for k in range(n)]
+    return [image for image, _ in pairs], [labels for _, labels in pairs]

@@ -3,9 +3,9 @@
 - Matplotlib runs headless (Agg), selected before anything imports pyplot.
 - No test may reach the network beyond 127.0.0.1: name resolution and socket
   connections to any other host fail loudly (an autouse, session-wide guard).
-- No test may write into the repository: the course's download cache
-  (``datasets/isbi2012`` in a checkout) is redirected to a temporary folder for
-  every test.
+- No test may write into the repository: the course's download caches
+  (``datasets/isbi2012`` and ``datasets/dsb2018`` in a checkout) are redirected to a
+  temporary folder for every test.
 - The read-only ISBI 2012 mirror is found through ``UNET_COURSE_DATA`` (CI sets
   it relative to the repository root); tests that need it skip when it is
   unset or missing.
@@ -91,10 +91,12 @@ def _no_network_beyond_localhost():
 @pytest.fixture(autouse=True)
 def course_cache(tmp_path, monkeypatch) -> Path:
     """Where `find_isbi2012` would download to: a temporary folder, never the checkout."""
+    import helpers.dsb2018 as dsb2018
     import helpers.isbi as isbi
 
     cache = tmp_path / "course-cache" / "isbi2012"
     monkeypatch.setattr(isbi, "_course_cache", lambda: cache)
+    monkeypatch.setattr(dsb2018, "_course_cache", lambda: tmp_path / "course-cache" / "dsb2018")
     return cache
 
 

@@ -99,6 +99,9 @@ def test_datasets_folder_holds_no_code_and_the_manifest_is_read_from_it():
     manifest = (REPO_ROOT / "datasets" / "isbi2012" / "SHA256SUMS").read_text()
     assert len(helpers.read_manifest()) == len(manifest.splitlines()) == 90
     assert (REPO_ROOT / "helpers" / "isbi2012.sha256").read_text() == manifest
+    manifest = (REPO_ROOT / "datasets" / "dsb2018" / "SHA256SUMS").read_text()
+    assert len(helpers.read_dsb2018_manifest()) == len(manifest.splitlines()) == 4738
+    assert (REPO_ROOT / "helpers" / "dsb2018.sha256").read_text() == manifest
 
 
 def _parameter_names(obj) -> list[str]:
