@@ -1,12 +1,13 @@
 # The course's two commands, each setting up .venv by itself:
-#   make run    execute both notebooks headless, write build/*.ipynb and build/*.html
+#   make run    execute the three notebooks headless, write build/*.ipynb and build/*.html
 #   make test   lint, notebook checks, pytest for helpers, nbval for every notebook
 #   make lab    JupyterLab on notebooks/, from the same .venv
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb
+NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
+	notebooks/03_your_own_data.ipynb
 
 .PHONY: run test test-colab-versions colab-bundle lab lint check-notebooks \
 	check-constraints sync-notebooks badges slides bench clean

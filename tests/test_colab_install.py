@@ -121,7 +121,8 @@ def test_install_cell_installs_from_the_course_bundle_on_drive(fresh_venv, tmp_p
     subprocess.run([sys.executable, str(ROOT / "tools" / "colab_bundle.py"), "--output",
                     str(my_drive / "unet-course")], check=True, capture_output=True, timeout=600)
     bundle = sorted(p.name for p in (my_drive / "unet-course").iterdir())
-    assert bundle == ["01_introduction.ipynb", "02_further_topics.ipynb", "README.md",
+    assert bundle == ["01_introduction.ipynb", "02_further_topics.ipynb",
+                      "03_your_own_data.ipynb", "README.md",
                       f"unet_course_helpers-{_project()['version']}-py3-none-any.whl"]
     readme = (my_drive / "unet-course" / "README.md").read_text()
     assert "MyDrive/unet-course" in readme and bundle[-1] in readme

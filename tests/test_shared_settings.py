@@ -29,15 +29,19 @@ def _name(path: Path) -> str:
     return path.relative_to(REPO_ROOT).as_posix()
 
 
-def test_there_are_two_notebooks():
-    assert [path.stem for path in NOTEBOOKS] == ["01_introduction", "02_further_topics"]
+def test_there_are_three_notebooks():
+    assert [path.stem for path in NOTEBOOKS] == ["01_introduction", "02_further_topics",
+                                                 "03_your_own_data"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_name)
 def test_notebook_builds_the_course_unet_from_the_shared_settings(path):
     source = _source(path)
     assert "**helpers.COURSE_UNET" in source, f"{_name(path)} does not use helpers.COURSE_UNET"
-    assert "helpers.load_isbi2012_or_synthetic(" in source
+    # Each loads its data, or the offline look-alike, through the one function made for it.
+    loader = ("helpers.demonstration_folder(" if path.stem == "03_your_own_data"
+              else "helpers.load_isbi2012_or_synthetic(")
+    assert loader in source
 
 
 @pytest.mark.parametrize("path", CONSUMERS, ids=_name)

@@ -1,6 +1,6 @@
 """Write the course bundle for Google Drive: dist/unet-course/ (`make colab-bundle`).
 
-The bundle holds both notebooks, a wheel of the course package (`helpers`) and a
+The bundle holds the three notebooks, a wheel of the course package (`helpers`) and a
 short README. An instructor copies the folder to ``MyDrive/unet-course``; the
 notebooks' install cell then installs the course from that wheel, with or
 without a public repository. See slides/INSTRUCTOR.md.
@@ -24,7 +24,7 @@ README = """# unet-course: the course bundle for Google Drive
 
 Image segmentation with U-Net in Keras, version {version}.
 
-- `01_introduction.ipynb`, `02_further_topics.ipynb`: the notebooks.
+- `01_introduction.ipynb`, `02_further_topics.ipynb`, `03_your_own_data.ipynb`: the notebooks.
 - `{wheel}`: the course's `helpers` package.
 
 Copy this whole folder to your Google Drive as `MyDrive/unet-course` (the name
@@ -38,10 +38,13 @@ Made by `make colab-bundle` from {repository}.
 
 
 def _not_packaged(folder: str, names: list[str]) -> set[str]:
-    """Caches and downloaded images (datasets/isbi2012/{train,test}) stay out of the wheel."""
+    """Caches and downloaded images (datasets/isbi2012/{train,test},
+    datasets/dsb2018/{stage1_train,download}) stay out of the wheel."""
     skip = {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
     if Path(folder).name == "isbi2012":
         skip |= {"train", "test"} & set(names)
+    if Path(folder).name == "dsb2018":
+        skip |= {"stage1_train", "download"} & set(names)
     return skip
 
 

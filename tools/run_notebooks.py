@@ -45,6 +45,15 @@ KEY_FIGURES = {
         "test membrane IoU": "test_scores['iou_membrane']",
         "all-interior guess, pixel error": "all_interior_error",
     },
+    "03_your_own_data": {
+        "mode": "course.mode",
+        "data": "'synthetic stand-in' if SYNTHETIC else ('DSB 2018' if DEMONSTRATION "
+                "else str(image_dir))",
+        "training, both networks (s)": "round(train_seconds)",
+        "test F1 at IoU 0.5, 3 classes": "summary_scores['f1@0.5']",
+        "test mean AP 0.5-0.95, 3 classes": "summary_scores['mean_ap']",
+        "test pixel IoU, 3 classes": "summary_scores['pixel_iou']",
+    },
 }
 _MARKER = "__course_key_figures__"
 # Runs in the kernel: each expression's value, or why there is none.

@@ -1,3 +1,3 @@
-"""Stand-in for Colab's ``google.colab``: only ``drive`` (see drive.py)."""
+"""Stand-in for Colab's ``google.colab``: ``drive`` and ``files`` (see drive.py and files.py)."""
 
-from . import drive  # noqa: F401
+from . import drive, files  # noqa: F401
