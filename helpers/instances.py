@@ -7,6 +7,13 @@ classes (background, interior, and a thin boundary ring inside each nucleus),
 the interiors of touching nuclei stay apart, and each interior grows back over its
 ring by a seeded watershed. Objects are matched at IoU >= tau as the nucleus
 segmentation field scores them (Caicedo et al. 2019, the 2018 Data Science Bowl).
+
+The matching is StarDist's (``stardist.matching.matching``, the field's usual
+implementation: the most pairs at IoU >= tau, ties broken by IoU), written here in a
+few lines on SciPy's ``linear_sum_assignment`` rather than imported: StarDist
+installs with the course's versions, but importing it rewrites
+``warnings.formatwarning`` for the whole process and loads csbdeep, numba and its
+plotting code. ``tests/test_instances.py`` checks that both count alike.
 """
 
 from __future__ import annotations
@@ -291,9 +298,12 @@ def _matches(iou: np.ndarray, threshold: float) -> _Counts:
     n_true, n_found = iou.shape
     if n_true == 0 or n_found == 0:
         return _Counts(0, n_found, n_true)
-    # One-to-one matching that maximises the matched IoU; above 0.5 a match is unique
-    # anyway (two objects cannot both overlap one by more than half its union).
-    rows, cols = linear_sum_assignment(-np.where(iou >= threshold, iou, 0))
+    # One-to-one matching with the most pairs at IoU >= tau, and among those the largest
+    # IoU: each pair is worth 1, plus its IoU scaled so that all of them add up to less
+    # than 1 (StarDist's cost; above 0.5 a match is unique anyway: two objects cannot
+    # both overlap one by more than half its union).
+    worth = (iou >= threshold) + iou / (2 * min(n_true, n_found))
+    rows, cols = linear_sum_assignment(-worth)
     tp = int(np.count_nonzero(iou[rows, cols] >= threshold))
     return _Counts(tp, n_found - tp, n_true - tp)
 

@@ -304,3 +304,41 @@ def test_random_patches_lists_draw_each_image_by_its_area():
                                   rng=np.random.default_rng(1), intensity=0)
     share = float(x[:, 0, 0, 0].mean())  # 1 where the crop came from the large image
     assert share == pytest.approx(65**2 / (65**2 + 2**2), abs=0.01)
+
+
+# --------------------------------------------------------------------------- against StarDist
+
+
+def _random_labels(rng, shape=(48, 64)):
+    """Random overlapping rectangles, numbered in random order (not sequential)."""
+    labels = np.zeros(shape, np.int32)
+    for value in rng.permutation(np.arange(1, rng.integers(2, 12)) * 3):
+        r, c = rng.integers(0, shape[0] - 6), rng.integers(0, shape[1] - 6)
+        labels[r : r + rng.integers(3, 16), c : c + rng.integers(3, 16)] = value
+    return labels
+
+
+def test_match_objects_agrees_with_stardist_matching():
+    # StarDist's matching is the field's reference implementation; the course keeps its own
+    # (StarDist's import rewrites warnings.formatwarning for the whole process, see the
+    # module docstring) and checks that the two count alike.
+    matching = pytest.importorskip("stardist.matching")
+    import warnings
+
+    saved = warnings.formatwarning
+    try:
+        rng = np.random.default_rng(2019)
+        for _ in range(150):
+            truth, found = _random_labels(rng), _random_labels(rng)
+            if rng.random() < 0.5:  # a noisy copy of the truth: many matches
+                found = np.where(rng.random(truth.shape) < 0.1, 0, truth)
+            ours = match_objects(truth, found, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9))
+            for tau, counts in ours.items():
+                theirs = matching.matching(truth, found, thresh=tau)
+                assert (counts["tp"], counts["fp"], counts["fn"]) == \
+                    (theirs.tp, theirs.fp, theirs.fn), tau
+                if theirs.tp + theirs.fp + theirs.fn:
+                    assert counts["ap"] == pytest.approx(theirs.accuracy)
+                    assert counts["f1"] == pytest.approx(theirs.f1)
+    finally:
+        warnings.formatwarning = saved
