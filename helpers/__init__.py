@@ -97,7 +97,7 @@ from helpers.runtime import (
     start_tensorflow,
     training_log,
 )
-from helpers.segmenter import Segmenter, write_results
+from helpers.segmenter import Segmenter, write_bioimageio_package, write_results
 from helpers.synthetic import (
     TISSUE_CLASSES,
     synthetic_membranes,
@@ -148,6 +148,7 @@ __all__ = [
     "read_image",
     "synthetic_nuclei",
     "training_targets",
+    "write_bioimageio_package",
     "write_results",
     "DATA_UNAVAILABLE",
     "ISBI2012",

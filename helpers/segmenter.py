@@ -9,6 +9,9 @@ model is never used again with another normalisation. `write_results` writes,
 per image, what Fiji and napari open: a 16-bit label TIFF (ImageJ format, with the
 pixel size when known), the probability map as a 32-bit TIFF, and a CSV of
 per-object measurements from scikit-image's ``regionprops_table``.
+`write_bioimageio_package` packs the model for the BioImage Model Zoo (bioimage.io),
+with its normalisation as the package's own preprocessing, and tests the package
+with ``bioimageio.core``'s own test.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from helpers.instances import Normalization, labels_from_probabilities
 
-__all__ = ["Segmenter", "write_results"]
+__all__ = ["Segmenter", "write_bioimageio_package", "write_results"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -240,3 +243,133 @@ def write_results(folder: str | os.PathLike, name: str, *, labels, probabilities
     table.to_csv(partial, index=False)
     os.replace(partial, paths["objects"])
     return paths
+
+
+def write_bioimageio_package(segmenter: Segmenter, path: str | os.PathLike, *, example,
+                             name: str, description: str, authors=("unet-course",),
+                             class_names=("background", "interior", "boundary"),
+                             channel_names=None, license: str = "MIT",
+                             tags=("nuclei", "segmentation", "unet", "fluorescence")) -> dict:
+    """Write a BioImage Model Zoo package of `segmenter`, and test it with bioimageio.core.
+
+    Introduced in notebook 03, section "8. Export". The package (a zip) holds the
+    model (Keras 3 weights), the normalisation as the package's preprocessing
+    (``scale_range`` over the percentiles of `segmenter`'s `Normalization`, then
+    ``clip``), a test input and its expected output (from `example`), a README with
+    the threshold and how to turn the probabilities into objects, and
+    ``settings.json``. Then ``bioimageio.core.test_model`` runs on the saved zip, in
+    a process of its own (its output stays out of the notebook): it predicts the test
+    input through the package's own preprocessing and compares with the expected
+    output, at several sizes and batch sizes.
+
+    Parameters
+    ----------
+    segmenter : Segmenter
+    path : path-like
+        The zip to write (``.zip``).
+    example : ndarray, shape (H, W) or (H, W, C)
+        An image as stored; its top-left crop (a multiple of 16, at most 256) is the
+        test input.
+    name, description : str
+    authors : sequence of str
+    class_names : sequence of str
+        One per output channel.
+    channel_names : sequence of str, optional
+        One per input channel; default ``grey`` or ``channel0``, ``channel1``, ...
+    license : str, default "MIT"
+        An SPDX identifier.
+    tags : sequence of str
+
+    Returns
+    -------
+    dict
+        ``package`` (the path), ``status`` ("passed" or "failed") and ``failed`` (what
+        failed).
+
+    Raises
+    ------
+    ModuleNotFoundError
+        bioimageio.core is not installed; the message says how to install it.
+    RuntimeError
+        The package's test failed; the message lists what failed.
+    """
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+
+    import keras
+
+    if importlib.util.find_spec("bioimageio") is None or \
+            importlib.util.find_spec("bioimageio.core") is None:
+        raise ModuleNotFoundError("write_bioimageio_package needs bioimageio.core. Fix: "
+                                  "pip install bioimageio.core, then run the cell again.")
+    path = Path(path)
+    if path.suffix != ".zip":
+        raise ValueError(f"path must end in .zip, got {str(path)!r}.")
+    example = np.asarray(example)
+    if example.ndim == 2:
+        example = example[..., np.newaxis]
+    height, width = (min(256, side // 16 * 16) for side in example.shape[:2])
+    if min(height, width) < 16:
+        raise ValueError(f"example must be at least 16 x 16 pixels, got {example.shape[:2]}.")
+    crop = example[:height, :width].astype(np.float32)
+    expected = np.asarray(keras.ops.convert_to_numpy(
+        segmenter.model(segmenter.normalization(crop)[np.newaxis], training=False)))
+    if len(class_names) != expected.shape[-1]:
+        raise ValueError(f"class_names must name the model's {expected.shape[-1]} outputs, "
+                         f"got {list(class_names)}.")
+    channels = crop.shape[-1]
+    if channel_names is None:
+        channel_names = ["grey"] if channels == 1 else [f"channel{k}" for k in range(channels)]
+    import tensorflow as tf
+
+    settings = segmenter.settings()
+    readme = (
+        f"# {name}\n\n{description}\n\nTrained with the course *Image segmentation with U-Net "
+        "in Keras*, notebook 03. Input: the image as stored; the package's preprocessing "
+        f"scales its {segmenter.normalization.low} and {segmenter.normalization.high} "
+        "percentiles to 0 and 1"
+        + (" and clips to [0, 1]" if segmenter.normalization.clip else "")
+        + f". Output: the probabilities of {', '.join(class_names)}. To get objects, as the "
+        f"course does: the connected regions where the interior probability is above "
+        f"{settings['threshold']} are the seeds of a watershed on that probability, within "
+        "the pixels more likely object than background (helpers.labels_from_probabilities, "
+        f"method={settings['method']!r}). Large images: predict in overlapping tiles of "
+        f"{settings['tile_size']} pixels (overlap {settings['overlap']}); all settings are in "
+        "settings.json.\n")
+    with tempfile.TemporaryDirectory(prefix="bioimageio-") as work:
+        work = Path(work)
+        # Without its compile settings: the course's loss is not needed to predict, and a
+        # package user's Keras could not load the file without it (as custom_objects).
+        # (The same layers in a new, uncompiled functional model: no copy of the weights.)
+        bare = keras.Model(segmenter.model.inputs, segmenter.model.outputs)
+        bare.save(work / "weights.keras")
+        np.save(work / "test_input.npy", crop[np.newaxis])
+        np.save(work / "test_output.npy", expected.astype(np.float32))
+        (work / "README.md").write_text(readme)
+        (work / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+        request = {
+            "package": str(path.resolve()), "name": name, "description": description,
+            "authors": list(authors), "license": license, "tags": list(tags),
+            "class_names": list(class_names), "channel_names": list(channel_names),
+            "size_step": 16, **segmenter.normalization.as_dict(),
+            "keras_version": keras.__version__, "tensorflow_version": tf.__version__,
+            "cite": [["O. Ronneberger, P. Fischer, T. Brox, U-Net: convolutional networks for "
+                      "biomedical image segmentation, MICCAI 2015",
+                      "10.1007/978-3-319-24574-4_28"]],
+        }
+        (work / "request.json").write_text(json.dumps(request))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([sys.executable, "-m", "helpers._bioimageio_package", str(work)],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        result_file = work / "result.json"
+        if not result_file.is_file():
+            raise RuntimeError(f"the bioimageio packaging process failed (exit "
+                               f"{done.returncode}):\n{done.stderr[-2000:]}")
+        result = json.loads(result_file.read_text())
+    if result["status"] != "passed":
+        raise RuntimeError("bioimageio.core's test of the package failed:\n  - "
+                           + "\n  - ".join(result["failed"]))
+    return result

@@ -408,7 +408,7 @@ for part_name in ("validation", "test"):
     probabilities[part_name, 3] = predict(model_3, split[part_name])
     probabilities[part_name, 2] = predict(model_2, split[part_name])
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 methods = {"3 classes, watershed": (3, "watershed"), "3 classes, components": (3, "components"),
            "2 classes, components": (2, "components")}
 
@@ -521,6 +521,30 @@ first = images[split["test"][0]]
 assert np.array_equal(reloaded.labels(first), segmenter.labels(first))
 
 # %% [markdown]
+# **For the BioImage Model Zoo.** [bioimage.io](https://bioimage.io) packages run in
+# Fiji (deepImageJ), ilastik and napari as well as in Python. When `bioimageio.core`
+# is installed (`pip install bioimageio.core`; the course's local environment has it),
+# `helpers.write_bioimageio_package` packs the model with `norm` as the package's own
+# preprocessing (`scale_range` over the same percentiles, then `clip`), a test image
+# and its expected output, and a README with the threshold and the watershed. Then
+# `bioimageio.core`'s own test runs on the saved zip: it predicts the test image
+# through the package's preprocessing and checks the output, at several sizes.
+
+# %%
+import importlib.util
+
+if importlib.util.find_spec("bioimageio") and importlib.util.find_spec("bioimageio.core"):
+    package = helpers.write_bioimageio_package(
+        segmenter, model_dir / "nuclei_unet_bioimageio.zip", example=first,
+        name="U-Net for fluorescent nuclei (unet-course notebook 03)",
+        description="Three classes (background, interior, boundary) for nuclei that touch; "
+                    "trained in the course's notebook 03.")
+    print(f"bioimageio.core's test of {Path(package['package']).name}: {package['status']}")
+else:
+    print("bioimageio.core is not installed: no BioImage Model Zoo package "
+          "(pip install bioimageio.core, then run this cell again).")
+
+# %% [markdown]
 # # 9. Predict a folder and give the results back
 #
 # New images of any size go through the one path: `segmenter.labels`
@@ -599,7 +623,8 @@ if course.runtime.is_colab:
 #   Bowl's mean AP over 0.5 to 0.95, and pixel IoU beside them, each with its
 #   interval over test images; the threshold comes from validation images.
 # - Results go back as 16-bit label TIFFs, probability maps and CSV tables that
-#   Fiji and napari open, and the model is saved with its settings.
+#   Fiji and napari open, and the model is saved with its settings (and, with
+#   `bioimageio.core`, as a BioImage Model Zoo package that passes its own test).
 #
 # ### Exercises
 #

@@ -342,3 +342,46 @@ def test_match_objects_agrees_with_stardist_matching():
                     assert counts["f1"] == pytest.approx(theirs.f1)
     finally:
         warnings.formatwarning = saved
+
+
+# --------------------------------------------------------------------------- BioImage Model Zoo
+
+
+@pytest.mark.slow
+def test_write_bioimageio_package_passes_the_librarys_own_test(tmp_path):
+    pytest.importorskip("bioimageio.core")
+    import zipfile
+
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, None, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same",
+                                                    activation="softmax")(inputs))
+    # Compiled with the course's own loss, as in notebook 03: the package must not need it.
+    model.compile(optimizer="adam", loss=helpers.soft_jaccard_loss)
+    segmenter = Segmenter(model, normalization=Normalization(), threshold=0.5, tile_size=32)
+    result = helpers.write_bioimageio_package(segmenter, tmp_path / "nuclei.zip",
+                                              example=_image(), name="test nuclei",
+                                              description="a test")
+    assert result["status"] == "passed" and result["failed"] == []
+    with zipfile.ZipFile(tmp_path / "nuclei.zip") as package:
+        names = set(package.namelist())
+        assert {"rdf.yaml", "weights.keras", "settings.json", "README.md"} <= names
+        rdf = package.read("rdf.yaml").decode()
+    assert "scale_range" in rdf and "max_percentile: 99.8" in rdf and "clip" in rdf
+    # A wrong expected output must fail the library's test: it is not a formality.
+    # A package whose normalisation differs from the one the expected output was made
+    # with must fail the library's test: it is not a formality.
+    import helpers.segmenter as segmenter_module
+
+    wrong = Segmenter(model, normalization=Normalization(low=30.0, high=60.0), threshold=0.5)
+    real_as_dict = Normalization.as_dict
+    try:
+        Normalization.as_dict = lambda self: {"low": 1.0, "high": 99.8, "clip": True}
+        with pytest.raises(RuntimeError, match="bioimageio.core's test of the package failed"):
+            segmenter_module.write_bioimageio_package(wrong, tmp_path / "wrong.zip",
+                                                      example=_image(), name="wrong",
+                                                      description="a test")
+    finally:
+        Normalization.as_dict = real_as_dict
