@@ -15,8 +15,8 @@ NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 # A fresh .venv whenever the requirements change (or there is none yet).
 # pip prints each package and, in a terminal, a progress bar for each download.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	@echo "Setting up $(VENV): pip downloads about 0.7 GB (TensorFlow alone is 0.57 GB) and"
-	@echo "installs 2.8 GB, a few minutes on a fast connection. Once only: later commands reuse"
+	@echo "Setting up $(VENV): pip downloads about 0.8 GB (TensorFlow alone is 0.57 GB) and"
+	@echo "installs about 3.2 GB, a few minutes on a fast connection. Once only: later commands reuse"
 	@echo "$(VENV) until requirements.txt, requirements-dev.txt or constraints.txt change."
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
