@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import os
 import zipfile
-from importlib.resources import files
 from pathlib import Path
 from typing import NamedTuple
 
-from helpers.isbi import DATA_VARIABLE, _checkout_root, _quiet_pooch, _resolve, _sha256
+from helpers.isbi import (
+    DATA_VARIABLE,
+    _checkout_root,
+    _quiet_pooch,
+    _read_checksums,
+    _resolve,
+    _sha256,
+)
 
 __all__ = ["DSB2018_ARCHIVE_URL", "DemonstrationFolder", "demonstration_folder",
            "find_dsb2018", "read_dsb2018_manifest"]
@@ -50,15 +56,7 @@ def read_dsb2018_manifest() -> dict[str, str]:
     >>> len(manifest), sum(name.count("/images/") for name in manifest)
     (4738, 100)
     """
-    text = files("helpers").joinpath(MANIFEST).read_text()
-    if text.startswith("../"):  # a checkout made without symlinks: the link's target, as text
-        text = files("helpers").joinpath(text.strip()).read_text()
-    manifest = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            manifest[name.strip().removeprefix("./")] = digest
-    return manifest
+    return _read_checksums(MANIFEST)
 
 
 def _bad_files(folder: Path, manifest: dict[str, str]) -> list[str]:

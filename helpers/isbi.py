@@ -69,7 +69,12 @@ def read_manifest() -> dict[str, str]:
     >>> len(manifest), manifest["train/label/0.png"][:8]
     (90, '13b67edd')
     """
-    text = files("helpers").joinpath(MANIFEST).read_text()
+    return _read_checksums(MANIFEST)
+
+
+def _read_checksums(resource: str) -> dict[str, str]:
+    """A ``sha256sum``-style file of the package (a link into datasets/): path -> sha256."""
+    text = files("helpers").joinpath(resource).read_text()
     if text.startswith("../"):  # a checkout made without symlinks: the link's target, as text
         text = files("helpers").joinpath(text.strip()).read_text()
     manifest = {}
