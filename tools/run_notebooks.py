@@ -48,7 +48,7 @@ KEY_FIGURES = {
     "03_your_own_data": {
         "mode": "course.mode",
         "data": "'synthetic stand-in' if SYNTHETIC else ('DSB 2018' if DEMONSTRATION "
-                "else str(image_dir))",
+                "else 'your folder')",
         "training, both networks (s)": "round(train_seconds)",
         "test F1 at IoU 0.5, 3 classes": "summary_scores['f1@0.5']",
         "test mean AP 0.5-0.95, 3 classes": "summary_scores['mean_ap']",
