@@ -394,13 +394,10 @@ TILE = 256 if min(min(x.shape[:2]) for x in normalized) >= 256 else side
 
 
 def predict(net, indices):
-    """Each image's probabilities: normalised by `norm`, predicted in overlapping tiles."""
-    out = []
-    for k in indices:
-        tile = min(TILE, min(images[k].shape[:2]) // 16 * 16)
-        out.append(helpers.predict_tiled(net, norm(images[k]), tile_size=tile,
-                                         overlap=min(32, tile // 4)))
-    return out
+    """Each image's probabilities, by the one path that section 8 saves: normalised by
+    `norm`, then predicted in overlapping tiles (`helpers.predict_tiled`)."""
+    path = helpers.Segmenter(net, normalization=norm, threshold=0.5, tile_size=TILE, overlap=32)
+    return [path.probabilities(images[k]) for k in indices]
 
 
 probabilities = {}
