@@ -11,8 +11,8 @@ and returns the arrays.
 What is converted, and how (also in the table `check_folder` prints):
 
 - images become float32 arrays (H, W, C) with their stored values (16-bit stays
-  0 to 65535): normalise them with `helpers.percentile_normalize`, the same
-  function in training and prediction;
+  0 to 65535): normalise them with one `helpers.Normalization` (notebook 03,
+  section 2), the same object in training, prediction and the saved model;
 - RGB(A) images become grey with scikit-image's ``rgb2gray`` weights (exactly one
   channel when R = G = B), or keep R, G and B with ``channels="rgb"``; alpha is dropped;
 - masks become int32 label images (H, W), 0 = background, one integer per object:

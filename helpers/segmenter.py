@@ -1,6 +1,6 @@
 """From a trained model to label images a microscopist can open: one prediction path.
 
-Introduced in notebook 03, sections "7. Predict a folder" and "8. Export". A
+Introduced in notebook 03, sections "8. Export" and "9. Predict a folder". A
 `Segmenter` holds the model with everything prediction needs besides it: the
 normalisation of training (`helpers.Normalization`), the tile size and overlap,
 the threshold chosen on validation, and how probabilities become objects. It
@@ -162,7 +162,7 @@ def write_results(folder: str | os.PathLike, name: str, *, labels, probabilities
                   pixel_size: float | None = None) -> dict[str, Path]:
     """Write one image's results for Fiji and napari: labels, probabilities, measurements.
 
-    Introduced in notebook 03, section "7. Predict a folder".
+    Introduced in notebook 03, section "9. Predict a folder".
 
     Parameters
     ----------

@@ -263,8 +263,10 @@ assert all(0 <= x.min() and x.max() <= 1 for x in normalized)
 # wrong. So the network learns three classes instead (`helpers.training_targets`):
 # background, interior, and a boundary ring two pixels wide inside each nucleus,
 # along the background and along every neighbour. Between two touching nuclei
-# lie two rings, and their interiors stay apart. How many of the nuclei here
-# would be lost to merging by the two-class targets?
+# lie two rings, and their interiors stay apart. (Peeling the ring can also cut
+# a thin or waisted nucleus into two interiors, so there can be more interiors
+# than nuclei.) How many of the nuclei here would be lost to merging by the
+# two-class targets?
 
 # %%
 BOUNDARY_WIDTH = 2
@@ -320,7 +322,7 @@ def part(arrays, name):
 # The course's recipe (notebook 01): keras-unet's `custom_unet` with the course's
 # settings, Adam at 10⁻³, the soft Jaccard loss, random crops with flips and
 # quarter turns (`helpers.augmented_batches`, which takes images of different
-# sizes and draws each in proportion to its area). One network learns the three
+# sizes and draws each in proportion to its number of crop positions). One network learns the three
 # classes with a softmax output; the other, the same network with one sigmoid
 # output, learns nucleus against background. Both get the same steps, crops and
 # seeds. The validation loss is measured on one crop of each validation image.
