@@ -1,6 +1,8 @@
 """Plumbing for the course *Image segmentation with U-Net in Keras*.
 
-Runtime and paths (`helpers.runtime`), general data code (`helpers.data`), the
+Runtime, mode and paths (`helpers.runtime`), with TensorFlow's quiet start
+(`helpers.tensorflow_start`), Google Drive (`helpers.drive`) and checkpoints that
+survive a disconnect (`helpers.callbacks`); general data code (`helpers.data`), the
 ISBI 2012 fetcher (`helpers.isbi`) and its offline look-alike (`helpers.synthetic`),
 a learner's own folders (`helpers.folders`, with notebook 03's demonstration data
 in `helpers.dsb2018`), nuclei as objects (`helpers.instances`) and the results
@@ -13,6 +15,8 @@ only by the functions that need it.
 """
 
 from helpers.augment import WORKSHOP_AUGMENT_ARGS, augmented_batches, random_patches
+from helpers.budgets import BUDGETS
+from helpers.callbacks import atomic_checkpoint
 from helpers.challenge import (
     ISBI_THRESHOLDS,
     isbi_pixel_error,
@@ -35,6 +39,7 @@ from helpers.dsb2018 import (
     find_dsb2018,
     read_dsb2018_manifest,
 )
+from helpers.exercises import VERDICTS, check_answer
 from helpers.export import export_round_trip
 from helpers.folders import (
     IMAGE_EXTENSIONS,
@@ -71,6 +76,7 @@ from helpers.metrics import (
     dice_per_class,
     evaluate,
     iou_per_class,
+    membrane_edge_band,
     pixel_error,
     rand_error,
     split_merge_counts,
@@ -89,13 +95,10 @@ from helpers.plots import (
 from helpers.runtime import (
     CourseSetup,
     Runtime,
-    atomic_checkpoint,
     detect_runtime,
     distribution_strategy,
     resolve_mode,
     setup,
-    start_tensorflow,
-    training_log,
 )
 from helpers.segmenter import Segmenter, write_bioimageio_package, write_results
 from helpers.synthetic import (
@@ -104,11 +107,13 @@ from helpers.synthetic import (
     synthetic_nuclei,
     synthetic_tissue,
 )
+from helpers.tensorflow_start import start_tensorflow
 from helpers.tiling import (
     TileGrid,
     blend_weights,
     predict_non_overlapping,
     predict_tiled,
+    predict_with_flips,
     tile_border_band,
     tile_grid,
     tile_starts,
@@ -118,6 +123,7 @@ from helpers.unet import (
     ConvolutionExample,
     convolution_example,
     convolution_matrix,
+    course_unet,
     set_batch_norm_momentum,
 )
 from helpers.weights import border_weight_map, class_balance_weights
@@ -125,8 +131,12 @@ from helpers.weights import border_weight_map, class_balance_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "BUDGETS",
+    "VERDICTS",
+    "check_answer",
     "BOWL_THRESHOLDS",
     "COURSE_UNET",
+    "course_unet",
     "DSB2018_ARCHIVE_URL",
     "DemonstrationFolder",
     "FolderData",
@@ -187,6 +197,7 @@ __all__ = [
     "load_image_mask_pairs",
     "load_isbi2012",
     "load_isbi2012_or_synthetic",
+    "membrane_edge_band",
     "pixel_error",
     "plot_error_map",
     "plot_history",
@@ -195,6 +206,7 @@ __all__ = [
     "plot_worst_tiles",
     "predict_non_overlapping",
     "predict_tiled",
+    "predict_with_flips",
     "rand_error",
     "random_patches",
     "read_manifest",
@@ -213,7 +225,6 @@ __all__ = [
     "tile_grid",
     "tile_starts",
     "TileGrid",
-    "training_log",
     "validate_pairs",
     "v_info",
     "v_rand",

@@ -151,6 +151,9 @@ or callable
         )
     values = np.array([score(m[np.newaxis], p[np.newaxis], threshold=threshold)
                        for m, p in zip(masks, predictions, strict=True)], dtype=np.float64)
+    # The draws of scipy.stats.bootstrap(method="percentile") with the same generator
+    # (tests/test_intervals.py checks the bounds agree), written out because SciPy's
+    # input checks cost about 1 ms a call: 1.3x the time of a pixel error on 3 images.
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), (n_resamples, len(values)))].mean(axis=1)
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])

@@ -24,6 +24,7 @@ __all__ = [
     "dice_per_class",
     "evaluate",
     "iou_per_class",
+    "membrane_edge_band",
     "pixel_error",
     "rand_error",
     "split_merge_counts",
@@ -549,3 +550,77 @@ def worst_tiles(masks, probabilities, *, tile_size, k: int = 4, threshold: float
     table = table.sort_values(metric, ascending=metric == "v_rand", kind="stable",
                               na_position="last")
     return table.head(k).reset_index(drop=True)
+
+
+def membrane_edge_band(masks, *, width: int = 1) -> np.ndarray:
+    """The pixels on both sides of every boundary between membrane and interior.
+
+    To be used in notebook 01, section "6. Evaluation on the held-out test split"
+    (where do the errors lie?), and in the slides' prediction figure. A pixel is in
+    the band when a pixel of the other class lies within `width` steps of it,
+    stepping to the 4 neighbours (``skimage.segmentation.find_boundaries``, mode
+    "thick", widened by `width` - 1 steps). The image's own border is no boundary:
+    an interior pixel at the edge of the image is in the band only if membrane is
+    near it inside the image.
+
+    Parameters
+    ----------
+    masks : array_like, shape (H, W), (N, H, W) or (N, H, W, 1)
+        True masks, 1 = cell interior, 0 = membrane (bool, or numbers where ``>= 0.5``
+        is interior). Each image of a batch is treated on its own.
+    width : int, default 1
+        How far from the boundary, in pixels, the band reaches on each side; the
+        band is ``2 * width`` pixels across a straight boundary.
+
+    Returns
+    -------
+    ndarray of bool, the shape of `masks`
+
+    Raises
+    ------
+    ValueError
+        If `masks` is not shaped as above or not numeric, or `width` is not an int
+        of at least 1.
+
+    Examples
+    --------
+    One row, with a membrane pixel in it: the band holds it and its two neighbours,
+    and, 2 pixels wide, one more on each side.
+
+    >>> mask = np.array([[1, 1, 0, 1, 1, 1]])
+    >>> membrane_edge_band(mask).astype(int)
+    array([[0, 1, 1, 1, 0, 0]])
+    >>> membrane_edge_band(mask, width=2).astype(int)
+    array([[1, 1, 1, 1, 1, 0]])
+    """
+    from scipy import ndimage
+    from skimage.segmentation import find_boundaries
+
+    array = np.asarray(masks)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"masks must be numeric or boolean, got dtype {array.dtype}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("masks contains NaN or infinite values.")
+    if array.ndim == 4 and array.shape[-1] == 1:
+        images = array[..., 0]
+    elif array.ndim in (2, 3):
+        images = array.reshape(-1, *array.shape[-2:])
+    else:
+        raise ValueError(
+            "masks must be one mask (H, W) or a batch (N, H, W) or (N, H, W, 1), got shape "
+            f"{array.shape}. Fix: for one-hot masks, pass the interior channel."
+        )
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be an int of at least 1, got {width!r}.")
+    cross = ndimage.generate_binary_structure(2, 1)
+    band = np.empty(images.shape, dtype=bool)
+    for index, image in enumerate(images >= 0.5):
+        # One image at a time: on a stack, find_boundaries would also compare an
+        # image with its neighbours in the batch.
+        band[index] = find_boundaries(image, connectivity=1, mode="thick")
+        if width > 1:
+            # A pixel within `width` steps of the other class is within `width` - 1
+            # steps of a pixel of the 1-pixel band (a path between the two classes
+            # crosses the boundary somewhere).
+            band[index] = ndimage.binary_dilation(band[index], cross, iterations=width - 1)
+    return band.reshape(array.shape)

@@ -1,35 +1,39 @@
-"""Where the course runs: Colab or local, TPU/GPU/CPU, and the paths it writes to.
+"""Where the course runs: Colab or local, TPU/GPU/CPU, the training mode, and the outputs folder.
 
-Introduced in notebook 01, section "Setup"; notebook 02 reuses it.
+Introduced in notebook 01, section "Setup"; notebooks 02 and 03 reuse it. `setup` is
+the first call of every notebook: it starts TensorFlow (`helpers.tensorflow_start`),
+reports the runtime, seeds, chooses the mode, and on Colab keeps the outputs on
+Google Drive (`helpers.drive`). `distribution_strategy` picks Keras's engine for the
+hardware found.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import os
 import platform
 import random
 import sys
-import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+# Called through their modules (drive._mount_drive, ...), so that a test that patches
+# helpers.drive._mount_drive changes what setup() calls.
+from helpers import drive, tensorflow_start
+
+# Re-exported for `helpers.tiling`, which imports it from here; its home is
+# helpers.tensorflow_start.
+from helpers.tensorflow_start import _import_keras_unet  # noqa: F401
+
 __all__ = [
     "MODES",
     "CourseSetup",
     "Runtime",
-    "atomic_checkpoint",
     "detect_runtime",
     "distribution_strategy",
     "resolve_mode",
     "setup",
-    "start_tensorflow",
-    "training_log",
 ]
 
 MODES = ("quick", "full")
@@ -40,6 +44,8 @@ TPU_ADVICE = (
     "Use a GPU instead: Runtime > Change runtime type > T4 GPU > Save, then "
     "Runtime > Run all."
 )
+# Where Colab mounts Drive. `setup` reads it at call time, so that tests, and the stand-in
+# Colab in tests/colab_stand_in, can point it at a temporary folder.
 COLAB_DRIVE = Path("/content/drive")
 COLAB_COURSE_FOLDER = "unet-course"
 
@@ -112,7 +118,7 @@ class CourseSetup:
     Attributes
     ----------
     mode : {"quick", "full"}
-        The training budget.
+        The training budget's name; `budget` holds its numbers.
     runtime : Runtime
     output_dir : pathlib.Path
         Where predictions, logs and figures go (on Drive when it is mounted).
@@ -132,6 +138,22 @@ class CourseSetup:
     @property
     def quick(self) -> bool:
         return self.mode == "quick"
+
+    @property
+    def budget(self):
+        """This mode's training budgets, by notebook: ``helpers.BUDGETS[self.mode]``.
+
+        Examples
+        --------
+        >>> from helpers.runtime import CourseSetup, detect_runtime
+        >>> course = CourseSetup("quick", detect_runtime(), Path("outputs"),
+        ...                      Path("outputs/checkpoints"), False, 42)
+        >>> course.budget["01_introduction"]["filters"]
+        16
+        """
+        from helpers.budgets import BUDGETS
+
+        return BUDGETS[self.mode]
 
 
 def _version(module_name: str) -> str | None:
@@ -277,149 +299,6 @@ def _seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)  # Python, NumPy (legacy state) and the backend together
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Hold back what C++ code writes to file descriptor 2; replay it if the block fails.
-
-    TensorFlow's start-up lines (``cuInit``, ``cudart_stub``, oneDNN notes) are
-    written to fd 2 before its logging reads ``TF_CPP_MIN_LOG_LEVEL``, so only a
-    redirection keeps them out of the notebook. When the import fails, they are
-    part of the explanation, so they are printed then.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _enable_memory_growth(tf) -> list[str]:
-    """Let TensorFlow take GPU memory as needed, not all at once; return GPUs it failed on.
-
-    Must run before anything lists *logical* devices: that initialises the
-    runtime, after which TensorFlow refuses the change with a RuntimeError.
-    """
-    refused = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            refused.append(gpu.name)
-    return refused
-
-
-def _start_tensorflow():
-    """Import TensorFlow and Keras quietly, turn on GPU memory growth, then start devices.
-
-    Returns the names of GPUs on which memory growth could not be set (TensorFlow
-    had already started them, e.g. because a cell imported it before `setup`).
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ info lines, once logging is up
-    with _quiet_native_stderr():
-        import tensorflow as tf
-
-        refused = _enable_memory_growth(tf)
-        tf.config.list_logical_devices()  # start the devices now, while fd 2 is held
-        import keras  # noqa: F401  (its first import loads more of TensorFlow's libraries)
-    return refused
-
-
-def start_tensorflow() -> list[str]:
-    """Import TensorFlow, Keras and keras-unet quietly, with GPU memory growth turned on.
-
-    The first step of `setup`, for scripts that need TensorFlow without the rest of
-    it (seeding, the mode, an outputs folder): the benchmarks and the slides' figures.
-    TensorFlow's C++ start-up lines are held back (printed only if the import fails),
-    memory growth is set before TensorFlow starts its devices, and keras-unet's
-    import banner is not printed.
-
-    Returns
-    -------
-    list of str
-        GPUs on which memory growth could not be set, because TensorFlow had started
-        them already; empty on a CPU.
-
-    Raises
-    ------
-    ModuleNotFoundError
-        keras-unet, or the ``distutils`` it needs (from setuptools), is missing.
-
-    Examples
-    --------
-    >>> refused = start_tensorflow()
-    >>> import tensorflow as tf  # now quick, and quiet
-    >>> isinstance(refused, list)
-    True
-    """
-    refused = _start_tensorflow()
-    _import_keras_unet()
-    return refused
-
-
-def _import_keras_unet() -> None:
-    """Import keras-unet once, holding back the banner it prints on import."""
-    if "keras_unet" in sys.modules:
-        return
-    banner = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(banner), warnings.catch_warnings():
-            # keras-unet 0.1.2 compares versions with distutils' LooseVersion.
-            warnings.filterwarnings("ignore", message=".*distutils.*",
-                                    category=DeprecationWarning)
-            import keras_unet  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name == "keras_unet":
-            raise ModuleNotFoundError(
-                "keras-unet is not installed. On Colab, run the first cell of the notebook; "
-                "elsewhere `pip install keras-unet==0.1.2 setuptools`, then restart the kernel."
-            ) from error
-        if error.name and error.name.startswith("distutils"):
-            raise ModuleNotFoundError(
-                "keras-unet 0.1.2 imports distutils, which Python 3.12 removed; setuptools "
-                "provides it. Run `pip install setuptools`, then restart the kernel."
-            ) from error
-        raise
-
-
-def _drive_is_mounted() -> bool:
-    return (COLAB_DRIVE / "MyDrive").is_dir()
-
-
-def _mount_drive(timeout_s: int) -> tuple[bool, str]:
-    """Mount Google Drive on Colab unless it is mounted already; say what happened."""
-    if _drive_is_mounted():  # the install cell mounted it
-        return True, "already mounted"
-    try:
-        from google.colab import drive
-
-        drive.mount(str(COLAB_DRIVE), timeout_ms=timeout_s * 1000)
-        if not _drive_is_mounted():
-            raise OSError(f"{COLAB_DRIVE / 'MyDrive'} is missing after the mount")
-    except Exception as error:  # the mount can fail in many ways; all mean "no Drive"
-        return False, f"{type(error).__name__}: {error}"
-    return True, "mounted"
-
-
-def _writable_folder(folder: Path) -> str | None:
-    """Create `folder` and write a probe file in it; return the error, or None."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
-            pass
-    except OSError as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 def setup(
     *,
     mode: str = "auto",
@@ -494,7 +373,7 @@ def setup(
         raise ValueError(f"deterministic must be True or False, got {deterministic!r}.")
     if _version("tensorflow") is None and _version("tensorflow-cpu") is None:
         raise RuntimeError(detect_runtime().advice())
-    refused_growth = start_tensorflow()
+    refused_growth = tensorflow_start.start_tensorflow()
     runtime = detect_runtime()
     _seed_everything(seed)
     if deterministic:
@@ -508,7 +387,7 @@ def setup(
     notes = []
     drive_mounted = False
     if runtime.is_colab and mount_drive and output_dir is None:
-        drive_mounted, how = _mount_drive(drive_timeout_s)
+        drive_mounted, how = drive._mount_drive(COLAB_DRIVE, timeout_s=drive_timeout_s)
         if not drive_mounted:
             notes.append(
                 f"Google Drive was not mounted ({how}).\nFalling back to the runtime's local "
@@ -519,7 +398,7 @@ def setup(
         outputs = Path(output_dir)
     elif drive_mounted:
         outputs = COLAB_DRIVE / "MyDrive" / COLAB_COURSE_FOLDER / "outputs"
-        problem = _writable_folder(outputs / "checkpoints")
+        problem = drive._writable_folder(outputs / "checkpoints")
         if problem is not None:
             notes.append(f"The outputs folder on Google Drive, {outputs}, is not writable "
                          f"({problem}).\nFalling back to the runtime's local disk: outputs "
@@ -554,187 +433,19 @@ def setup(
     return course
 
 
-# --------------------------------------------------------------------------- safe saving
-
-
-@functools.cache
-def _callback_classes():
-    """The Keras callbacks below, defined on first use so that importing helpers stays light."""
-    import keras
-
-    class AtomicCheckpoint(keras.callbacks.Callback):
-        def __init__(self, filepath, *, monitor, mode, save_best_only, fallback_dir):
-            super().__init__()
-            self.filepath = Path(filepath)
-            self.monitor, self.mode, self.save_best_only = monitor, mode, save_best_only
-            self.fallback_dir = Path(fallback_dir) if fallback_dir is not None else None
-            self.best = None
-            self.last_saved = None
-
-        def _improved(self, value) -> bool:
-            if self.best is None:
-                return True
-            return value < self.best if self.mode == "min" else value > self.best
-
-        def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get(self.monitor)
-            if self.save_best_only:
-                if value is None:
-                    warnings.warn(f"atomic_checkpoint: {self.monitor!r} is not in the logs "
-                                  f"(have {sorted(logs or {})}); nothing saved", stacklevel=2)
-                    return
-                if not self._improved(value):
-                    return
-                self.best = value
-            self.filepath = _save_or_fall_back(
-                self.filepath, self.fallback_dir, lambda tmp: self.model.save(tmp))
-            self.last_saved = self.filepath
-
-    class TrainingLog(keras.callbacks.Callback):
-        def __init__(self, filepath, *, fallback_dir):
-            super().__init__()
-            self.filepath = Path(filepath)
-            self.fallback_dir = Path(fallback_dir) if fallback_dir is not None else None
-            self.rows = []
-
-        def on_train_begin(self, logs=None):
-            self.rows = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
-            names = list(dict.fromkeys(name for row in self.rows for name in row))
-            text = ",".join(names) + "\n" + "".join(
-                ",".join(repr(row.get(name, "")) for name in names) + "\n" for row in self.rows)
-            self.filepath = _save_or_fall_back(
-                self.filepath, self.fallback_dir, lambda tmp: tmp.write_text(text))
-
-    return AtomicCheckpoint, TrainingLog
-
-
-def _save_or_fall_back(path: Path, fallback_dir: Path | None, write) -> Path:
-    """Write `path` atomically with `write(tmp)`; if its folder fails, use `fallback_dir`.
-
-    Returns where the file now lives (the fallback after a failure, for the next
-    saves). Nothing already written to `path` is touched by a failed write.
-    """
-    try:
-        _write_atomically(path, write)
-        return path
-    except OSError as error:
-        if fallback_dir is None:  # the local twin of the outputs folder
-            fallback_dir = Path.cwd() / "outputs"
-            if path.parent.name == "checkpoints":
-                fallback_dir = fallback_dir / "checkpoints"
-        fallback = Path(fallback_dir) / path.name
-        if fallback == path:
-            raise
-        print(f"Could not write {path} ({type(error).__name__}: {error}).\n"
-              f"Saving to the runtime's local disk instead, from now on: {fallback}. "
-              f"What was saved before stays in {path.parent}.")
-        _write_atomically(fallback, write)
-        return fallback
-
-
-def _write_atomically(path: Path, write) -> None:
-    """`write(tmp)` to a temporary name beside `path`, then rename it: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the suffix: Keras chooses the format from it (".keras").
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def atomic_checkpoint(
-    filepath: str | os.PathLike,
-    *,
-    monitor: str = "val_loss",
-    mode: str = "min",
-    save_best_only: bool = True,
-    fallback_dir: str | os.PathLike | None = None,
-):
-    """A Keras callback like ``ModelCheckpoint``, safe against disconnects and a lost Drive.
-
-    Introduced in notebook 01, section "5. Training"; notebook 02 reuses it.
-    Each save goes to a temporary name in the same folder and is then renamed,
-    so an interrupted run never leaves a half-written ``.keras`` file to load.
-    If the folder stops being writable during training (Google Drive
-    disconnected), it says so and saves to `fallback_dir` from then on; the
-    files already saved stay where they are.
-
-    Parameters
-    ----------
-    filepath : path-like
-        The ``.keras`` file.
-    monitor : str, default "val_loss"
-        The logged quantity that decides the best epoch.
-    mode : {"min", "max"}, default "min"
-    save_best_only : bool, default True
-        Save only when `monitor` improves; else every epoch.
-    fallback_dir : path-like, optional
-        Where to save if `filepath`'s folder fails. Default ``./outputs/checkpoints``
-        for a file in a ``checkpoints`` folder, else ``./outputs``.
-
-    Returns
-    -------
-    keras.callbacks.Callback
-        Its ``last_saved`` attribute is the path of the latest saved model.
-
-    Examples
-    --------
-    >>> callback = atomic_checkpoint("outputs/checkpoints/best.keras")
-    >>> callback.filepath.name, callback.monitor, callback.last_saved
-    ('best.keras', 'val_loss', None)
-    >>> model.fit(x, y, validation_split=0.2, callbacks=[callback])  # doctest: +SKIP
-    """
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-    filepath = Path(filepath)
-    if filepath.suffix != ".keras":
-        raise ValueError(f"filepath must end in '.keras', got {str(filepath)!r}")
-    checkpoint_class, _ = _callback_classes()
-    return checkpoint_class(filepath, monitor=monitor, mode=mode,
-                            save_best_only=save_best_only, fallback_dir=fallback_dir)
-
-
-def training_log(filepath: str | os.PathLike, *, fallback_dir: str | os.PathLike | None = None):
-    """A Keras callback like ``CSVLogger`` that rewrites the CSV atomically after each epoch.
-
-    Introduced in notebook 01, section "5. Training". One row per epoch (column
-    ``epoch`` from 0, then every logged value). Like `atomic_checkpoint`, it
-    switches to `fallback_dir` if the file's folder stops being writable.
-
-    Parameters
-    ----------
-    filepath : path-like
-        The ``.csv`` file; replaced at each epoch of the current ``fit``.
-    fallback_dir : path-like, optional
-        Default ``./outputs``.
-
-    Returns
-    -------
-    keras.callbacks.Callback
-
-    Examples
-    --------
-    >>> log = training_log("outputs/log.csv")
-    >>> log.filepath.name, log.rows
-    ('log.csv', [])
-    >>> model.fit(x, y, epochs=3, callbacks=[log])  # doctest: +SKIP
-    """
-    _, log_class = _callback_classes()
-    return log_class(Path(filepath), fallback_dir=fallback_dir)
-
-
-def distribution_strategy():
+def distribution_strategy(*, devices=None):
     """Pick Keras's distribution engine for the hardware present.
 
     ``TPUStrategy`` when a TPU is reachable and TensorFlow can use it,
     ``MirroredStrategy`` for several GPUs, the default strategy otherwise.
     Build and compile models inside ``strategy.scope()``.
+
+    Parameters
+    ----------
+    devices : list of tf.config.LogicalDevice, optional
+        The devices to mirror over when there are several. Default: the GPUs.
+        (The course's tests pass two logical CPUs, so that the path for several
+        devices runs on a machine without GPUs.)
 
     Returns
     -------
@@ -758,6 +469,8 @@ def distribution_strategy():
             return tf.distribute.TPUStrategy(resolver)
         except (ValueError, RuntimeError, tf.errors.OpError) as error:
             print(f"A TPU was hinted at but TensorFlow cannot use it ({error}); not using it.")
-    if len(tf.config.list_logical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
+    if devices is None:
+        devices = tf.config.list_logical_devices("GPU")
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     return tf.distribute.get_strategy()

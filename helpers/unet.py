@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "COURSE_UNET",
+    "course_unet",
     "ConvolutionExample",
     "convolution_example",
     "convolution_matrix",
@@ -33,6 +34,66 @@ COURSE_UNET = MappingProxyType({
     "dropout_type": "spatial",
     "use_batch_norm": True,
     "output_activation": "sigmoid",
+})
+
+
+def course_unet(filters: int, *, bn_momentum: float | None = None, name: str | None = None,
+                **changes):
+    """The course U-Net: keras-unet's ``custom_unet`` with `COURSE_UNET`, ready for arrays.
+
+    Notebook 01, section 4, builds it step by step; everything else builds it here.
+    keras-unet 0.1.2 declares the model's one input as a list, so Keras 3 warns each
+    time the model is called on a plain array ("The structure of `inputs` doesn't
+    match the expected structure"). The same layers, rewrapped with the input
+    declared as it is passed, take arrays quietly; nothing else changes.
+
+    Parameters
+    ----------
+    filters : int
+        Feature maps in the first block (16 in quick mode, 32 in full mode:
+        ``course.budget[notebook]["filters"]``).
+    bn_momentum : float, optional
+        When given, the momentum of every batch-norm layer (`set_batch_norm_momentum`;
+        ``custom_unet`` has no option for it).
+    name : str, optional
+        The model's name (keras-unet's own by default).
+    **changes
+        ``custom_unet`` arguments that replace `COURSE_UNET`'s, e.g.
+        ``num_classes=3, output_activation="softmax"``.
+
+    Returns
+    -------
+    keras.Model
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = course_unet(4, num_layers=2)
+    >>> tuple(net(np.zeros((1, 16, 16, 1), "float32")).shape)
+    (1, 16, 16, 1)
+    """
+    if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+        raise ValueError(f"filters must be a positive integer, got {filters!r}.")
+    unknown = set(changes) - _CUSTOM_UNET_OPTIONS
+    if unknown:
+        raise TypeError(f"course_unet got unknown custom_unet option(s) {sorted(unknown)}; "
+                        f"it takes {sorted(_CUSTOM_UNET_OPTIONS)}.")
+    import keras
+    from keras_unet.models import custom_unet
+
+    net = custom_unet(filters=filters, **{**COURSE_UNET, **changes})
+    net = keras.Model(net.inputs[0], net.outputs[0], name=name or net.name)
+    if bn_momentum is not None:
+        set_batch_norm_momentum(net, bn_momentum)
+    return net
+
+
+#: What keras-unet 0.1.2's ``custom_unet`` accepts besides ``filters``.
+_CUSTOM_UNET_OPTIONS = frozenset({
+    "input_shape", "num_classes", "activation", "use_batch_norm", "upsample_mode",
+    "dropout", "dropout_change_per_layer", "dropout_type", "use_dropout_on_upsampling",
+    "use_attention",
+    "num_layers", "output_activation",
 })
 
 

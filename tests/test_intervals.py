@@ -149,6 +149,27 @@ def test_bootstrap_interval_accepts_a_function():
     assert interval.estimate == pytest.approx(0.8)
 
 
+@pytest.mark.parametrize(("tiles", "confidence", "n_resamples", "seed"), [
+    (2, 0.95, 2000, 0), (3, 0.95, 2000, 0), (7, 0.9, 999, 3), (48, 0.95, 2000, 0),
+    (48, 0.5, 100, 11), (120, 0.99, 5000, 42),
+])
+def test_bootstrap_interval_same_bounds_as_scipy_bootstrap(tiles, confidence, n_resamples,
+                                                           seed):
+    # bootstrap_interval draws SciPy's own resample indices from the seeded generator,
+    # so the bounds agree to rounding (SciPy's quantile interpolates in another order).
+    from scipy.stats import bootstrap
+
+    errors = np.random.default_rng(tiles).integers(0, 100, tiles) / 100
+    masks, predictions = _tiles_with_errors(errors)
+    interval = bootstrap_interval(masks, predictions, confidence=confidence,
+                                  n_resamples=n_resamples, seed=seed)
+    reference = bootstrap((errors,), np.mean, n_resamples=n_resamples,
+                          confidence_level=confidence, method="percentile",
+                          rng=np.random.default_rng(seed)).confidence_interval
+    assert interval.low == pytest.approx(reference.low, rel=1e-12, abs=1e-15)
+    assert interval.high == pytest.approx(reference.high, rel=1e-12, abs=1e-15)
+
+
 def test_interval_str_reads_as_a_sentence():
     text = str(Interval(0.0712, 0.065, 0.0791, 0.95, 48))
     assert text == "0.0712 (95% interval 0.0650 to 0.0791, 48 tiles)"
