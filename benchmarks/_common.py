@@ -1,6 +1,8 @@
 """Shared plumbing for the benchmark scripts in this folder.
 
-Each ``bench_*.py`` script imports this module first: it keeps TensorFlow quiet,
+Each ``bench_*.py`` script imports this module first (``from benchmarks import
+_common as C``; the scripts run from the repository root as ``python -m
+benchmarks.bench_<name>``): it keeps TensorFlow quiet,
 loads the data through `helpers`, holds the other recipes' settings (the workshop's
 two and ZeroCostDL4Mic's, each cited) and builds their models, times training
 against a wall-clock budget, scores segmentations as the ISBI 2012 challenge does,
@@ -8,7 +10,8 @@ samples peak memory, describes the machine, and writes results as JSON into
 ``benchmarks/results/`` (git-ignored).
 
 TensorFlow, Keras and keras-unet are imported lazily (`import_tf`), so that
-``run_all.py`` can read results and write the README without them.
+``run_all.py`` can read results and write the README without them, and the deck's
+figures (``slides/figures.py``) can import the workshop's recipe and resize from here.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import platform
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,6 +38,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 SEED = 42
 TILE = 128  # sample and tile side of both workshop recipes (intro cell 8, further topics cell 15)
 BATCH = 8  # batch of the speed benchmarks (pipeline, step), the same for both sides
+#: The notebooks' training budgets (``helpers.BUDGETS[mode][notebook]``): the course's
+#: recipes here take their filters, crops and batch from these, as the notebooks do.
+QUICK_NB01 = helpers.BUDGETS["quick"]["01_introduction"]
+FULL_NB01 = helpers.BUDGETS["full"]["01_introduction"]
 
 # The original workshop's two recipes, read from its notebooks
 # (doktor-nick/adv-ML-image-segmentation-with-UNET). "intro cell N" is a code cell of
@@ -129,9 +135,6 @@ def import_tf() -> SimpleNamespace:
     global _TF
     if _TF is not None:
         return _TF
-    # keras-unet builds Model(inputs=[x]); calling it on a bare array (as
-    # model.predict does here) makes Keras 3 warn about the structure. Harmless.
-    warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
     helpers.start_tensorflow()  # quietly, with GPU memory growth, keras-unet's banner held
     import keras
     import tensorflow as tf
@@ -292,22 +295,27 @@ def mirror_tile(image, times: int = 4):
 # --------------------------------------------------------------------------- models
 
 
-def build_ours(filters: int = 16):
-    """The course's U-Net, exactly as notebook 01 builds it (`helpers.COURSE_UNET`)."""
-    return import_tf().custom_unet(filters=filters, **helpers.COURSE_UNET)
+def build_ours(filters: int = QUICK_NB01["filters"]):
+    """The course's U-Net, exactly as notebook 01 builds it (`helpers.course_unet`)."""
+    import_tf()  # quietly: TensorFlow's start-up and keras-unet's banner held back
+    return helpers.course_unet(filters)
 
 
 def build_original(input_shape=(TILE, TILE, 1)):
     """The workshop's U-Net (intro cell 8; further cell 24 with a 128 tile).
 
     ``custom_unet(input_shape, use_batch_norm=False, num_classes=1, filters=64,
-    dropout=0.2, output_activation='sigmoid')``, keras-unet's defaults otherwise.
+    dropout=0.2, output_activation='sigmoid')``, keras-unet's defaults otherwise:
+    `helpers.course_unet` with those changes (the course's other settings, 4 levels
+    and spatial dropout, are keras-unet's defaults), whose input is declared as
+    arrays are passed, so that Keras 3 does not warn at every ``predict``.
     """
-    return import_tf().custom_unet(
+    import_tf()
+    return helpers.course_unet(
+        INTRO["filters"],
         input_shape=input_shape,
         use_batch_norm=False,
         num_classes=1,
-        filters=INTRO["filters"],
         dropout=INTRO["dropout"],
         output_activation="sigmoid",
     )
@@ -661,25 +669,6 @@ def ratio(value, reference):
 
 def fmt_ratio(value) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
-
-
-def flip_mean(predict, images):
-    """Test-time augmentation: the mean of ``predict`` over the 8 flips and quarter turns.
-
-    Each view is predicted, turned back, and the 8 are averaged. `predict` maps a
-    batch (N, H, W, C) to probabilities of the same height and width.
-    """
-    import numpy as np
-
-    total = 0
-    for turns in range(4):
-        for flip in (False, True):
-            view = np.rot90(images, turns, axes=(1, 2))
-            view = view[:, :, ::-1] if flip else view
-            out = np.asarray(predict(np.ascontiguousarray(view)))
-            out = out[:, :, ::-1] if flip else out
-            total = total + np.rot90(out, -turns, axes=(1, 2))
-    return total / 8
 
 
 def seg_measures(masks, probabilities) -> dict:

@@ -10,6 +10,9 @@ on the test split (images 27-29) as the notebook does:
   paper's border weights and against elastic deformation, each threshold
   chosen on validation.
 
+Their filters, crops, batches and steps are the notebooks' own full-mode budget,
+``helpers.BUDGETS["full"]``.
+
 Each main model is also measured with test-time augmentation (the mean over
 the 8 flips and quarter turns).
 
@@ -18,17 +21,19 @@ times one training step in float32 and in ``mixed_float16`` (the same model,
 the same batch), the question the notebooks leave to a GPU: on a CPU mixed
 precision only adds casts, so the course keeps float32 there.
 
-It needs Keras 3 on any backend, not TensorFlow, so that it runs wherever Keras
-runs on a GPU; the backend is recorded with the figures, and timings on another
-backend or GPU are not those of a Colab T4 with TensorFlow. keras-unet 0.1.2
-imports TensorFlow when it is imported; without TensorFlow this script points
-that one import at the ``tf.keras`` namespace that Keras 3 itself ships, so
-keras-unet builds the same layers.
+It trains on Keras 3 on any backend (``KERAS_BACKEND``), so that it runs wherever
+Keras runs on a GPU; the backend is recorded with the figures, and timings on another
+backend or GPU are not those of a Colab T4 with TensorFlow. TensorFlow must be
+installed all the same: keras-unet 0.1.2, which builds the course U-Net
+(`helpers.course_unet`), imports it and takes its layers from ``tf.keras``, which in
+TensorFlow 2.16 and later is Keras 3 itself, on the backend ``KERAS_BACKEND`` names.
+(The H200 record in ``benchmarks/records/`` was made on a JAX machine without
+TensorFlow, through a stand-in ``tensorflow`` module that this script no longer plants.)
 
-Usage::
+Usage, from the repository root::
 
-    python benchmarks/bench_full_mode.py              # both notebooks, full budget
-    python benchmarks/bench_full_mode.py --scale 0.01 # 1% of the steps: a rehearsal
+    python -m benchmarks.bench_full_mode              # both notebooks, full budget
+    python -m benchmarks.bench_full_mode --scale 0.01 # 1% of the steps: a rehearsal
 
 Writes ``benchmarks/results/full_mode.json`` (or ``--output``).
 """
@@ -36,7 +41,6 @@ Writes ``benchmarks/results/full_mode.json`` (or ``--output``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 import json
 import os
@@ -44,30 +48,44 @@ import platform
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import _common as C  # noqa: E402  (after the environment settings above)
+import helpers  # noqa: E402  (after the environment settings above)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SEED = 42
 
-#: The notebooks' full-mode settings, as their code cells set them when QUICK is False.
+_NB01 = helpers.BUDGETS["full"]["01_introduction"]
+_NB02 = helpers.BUDGETS["full"]["02_further_topics"]
+#: Notebook 02 fits its main model in 8 epochs of main_steps // 8 (section 1), and each of
+#: section 8's methods in 4 epochs of paper_steps // 4: the notebook's code, not a budget.
+MAIN_EPOCHS, PAPER_EPOCHS = 8, 4
+#: The notebooks' full-mode settings: helpers.BUDGETS["full"], as their code cells use it.
 RECIPES = {
-    "notebook_01": dict(filters=32, patch=256, batch=8, epochs=60, steps_per_epoch=100,
+    "notebook_01": dict(filters=_NB01["filters"], patch=_NB01["patch"], batch=_NB01["batch"],
+                        epochs=_NB01["epochs"], steps_per_epoch=_NB01["steps_per_epoch"],
                         loss="soft_jaccard_loss", predict="whole image"),
-    "notebook_02": dict(filters=32, patch=256, batch=8, epochs=8, steps_per_epoch=1000,
+    "notebook_02": dict(filters=_NB02["filters"], patch=_NB02["patch"], batch=_NB02["batch"],
+                        epochs=MAIN_EPOCHS, steps_per_epoch=_NB02["main_steps"] // MAIN_EPOCHS,
                         loss="bce_jaccard_loss", predict="overlap-tile 128/32"),
 }
 #: Notebook 02, section 8, full mode: the main model's network, three ways, the same budget.
-PAPER_METHODS = dict(filters=32, patch=256, batch=8, epochs=4, steps_per_epoch=500,
+PAPER_METHODS = dict(filters=_NB02["filters"], patch=_NB02["patch"], batch=_NB02["batch"],
+                     epochs=PAPER_EPOCHS, steps_per_epoch=_NB02["paper_steps"] // PAPER_EPOCHS,
                      loss="binary_crossentropy", bn_momentum=0.9,
                      arms={"BCE": {}, "BCE + border weights": {"weights": True},
                            "BCE + elastic (sigma 10)": {"elastic": 10.0}})
+
+NO_TENSORFLOW = (
+    "bench_full_mode needs TensorFlow installed: keras-unet 0.1.2, which builds the course "
+    "U-Net, imports it. Fix: `pip install tensorflow` (or `tensorflow-cpu`: keras-unet only "
+    "takes its layers from tf.keras, which is Keras 3 itself, so training still runs on the "
+    "backend KERAS_BACKEND names, e.g. jax)."
+)
 
 
 def _version(name: str) -> str | None:
@@ -77,47 +95,18 @@ def _version(name: str) -> str | None:
         return None
 
 
-def custom_unet_class():
-    """keras-unet's ``custom_unet``, importable with or without TensorFlow."""
+def require_tensorflow() -> None:
+    """Stop with `NO_TENSORFLOW` when TensorFlow, which keras-unet imports, is missing."""
     try:
         import tensorflow  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        from keras_unet.models import custom_unet
-
-        return custom_unet
-    # keras-unet imports `tensorflow` and, when it finds it, takes its layers from
-    # `tensorflow.keras`; its plain-Keras branch imports names that Keras 3 dropped
-    # (`keras.backend.int_shape`). Keras 3 ships the `tf.keras` namespace itself
-    # (`keras._tf_keras.keras`, on any backend), so for this one import a stand-in
-    # `tensorflow` points there; it is removed again at once.
-    import keras._tf_keras.keras as tf_keras
-
-    stand_ins = {"tensorflow": types.ModuleType("tensorflow")}
-    stand_ins["tensorflow"].__version__ = "2.99.0"  # keras-unet asks for >= 2.0.0
-    stand_ins["tensorflow"].keras = tf_keras
-    for name in ("", ".backend", ".layers", ".models", ".preprocessing",
-                 ".preprocessing.image"):
-        stand_ins[f"tensorflow.keras{name}"] = importlib.import_module(
-            f"keras._tf_keras.keras{name}")
-    sys.modules.update(stand_ins)
-    try:
-        from keras_unet.models import custom_unet
-    finally:
-        for name in stand_ins:
-            del sys.modules[name]
-    return custom_unet
+    except ImportError as error:
+        raise SystemExit(NO_TENSORFLOW) from error
 
 
 def build_unet(filters: int):
-    """The course U-Net (helpers.COURSE_UNET), its input declared as the notebooks do."""
-    import keras
-
-    import helpers
-
-    net = custom_unet_class()(filters=filters, **helpers.COURSE_UNET)
-    return keras.Model(net.inputs[0], net.outputs[0], name=net.name)
+    """The course U-Net (`helpers.course_unet`), its input declared as the notebooks do."""
+    require_tensorflow()
+    return helpers.course_unet(filters)
 
 
 def _gpu_names() -> list[str]:
@@ -153,7 +142,6 @@ def train_and_measure(name: str, recipe: dict, data: dict, *, scale: float,
                       filters: int | None, save: Path | None = None) -> dict:
     import keras
 
-    import helpers
 
     keras.utils.set_random_seed(SEED)
     epochs = max(1, round(recipe["epochs"] * scale))
@@ -184,9 +172,9 @@ def train_and_measure(name: str, recipe: dict, data: dict, *, scale: float,
     probabilities = predict(data["x_test"])
     predict_seconds = time.perf_counter() - start
     scores = helpers.evaluate(data["y_test"], probabilities)
-    flipped = C.flip_mean(predict, data["x_test"])
+    flipped = helpers.predict_with_flips(predict, data["x_test"])
     _save(save, name, test=probabilities, test_flip_mean=flipped, val=predict(data["x_val"]),
-          val_flip_mean=C.flip_mean(predict, data["x_val"]))
+          val_flip_mean=helpers.predict_with_flips(predict, data["x_val"]))
     val_losses = history.history["val_loss"]
     return {
         **recipe,
@@ -208,7 +196,6 @@ def paper_methods(data: dict, *, scale: float, filters: int | None,
     """Notebook 02, section 8: BCE, + border weights, + elastic; thresholds on validation."""
     import keras
 
-    import helpers
 
     recipe = PAPER_METHODS
     epochs = max(1, round(recipe["epochs"] * scale))
@@ -245,13 +232,12 @@ def paper_methods(data: dict, *, scale: float, filters: int | None,
             "steps_per_epoch_run": steps, "arms": results}
 
 
-def step_times(data: dict, *, filters: int, patch: int = 256, batch: int = 8,
-               repeats: int = 20) -> dict:
+def step_times(data: dict, *, filters: int, patch: int = _NB01["patch"],
+               batch: int = _NB01["batch"], repeats: int = 20) -> dict:
     """Median milliseconds per training step in float32 and in mixed_float16."""
     import keras
     import numpy as np
 
-    import helpers
 
     x, y = next(helpers.augmented_batches(data["x_train"], data["y_train"], patch_size=patch,
                                           batch_size=batch, seed=SEED))
@@ -293,10 +279,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale must be in (0, 1], got {args.scale}")
+    require_tensorflow()
 
     import keras
 
-    import helpers
 
     data_set = helpers.load_isbi2012(verbose=False)
     parts = helpers.split_dataset(data_set.images, data_set.masks)
@@ -324,7 +310,8 @@ def main(argv=None) -> int:
 
     parts_to_run = args.only or ["step", *sorted(RECIPES), "paper_methods"]
     if "step" in parts_to_run:
-        results["step_ms"] = step_times(data, filters=args.filters or 32, repeats=args.repeats)
+        results["step_ms"] = step_times(data, filters=args.filters or _NB01["filters"],
+                                      repeats=args.repeats)
         print("step ms:", json.dumps(results["step_ms"]), flush=True)
         write()
     for name in (part for part in parts_to_run if part in RECIPES):

@@ -24,17 +24,17 @@ mask pixels that are neither 0 nor 1 (and of those between 0.05 and 0.95); the
 masks fed to get_augmented are binary, so every such pixel comes from its
 interpolation (turning, shearing, zooming, shifting).
 
-    python benchmarks/bench_pipeline.py --seconds 3
+    python -m benchmarks.bench_pipeline --seconds 3
 """
 
 from __future__ import annotations
 
 import time
 
-import _common as C
 import numpy as np
 
 import helpers
+from benchmarks import _common as C
 
 TITLE = "Benchmark 2: augmented samples per second"
 NAME = "pipeline"

@@ -78,13 +78,16 @@ Where the benchmark departs from the recipes, and why:
   budget; the checkpoint is held in memory; its generator seed is the fold's seed,
   not its fixed 1, so that every recipe shares the seeds).
 
-Quick (default): folds 0, 5 and 9, 60 s per recipe and fold. --full: all 10 folds,
-900 s per recipe and fold, and ours at its full-mode settings (32 filters, 256
-crops), as notebook 01 uses on a GPU; the other recipes stay as they are. The
-script prints what the 10 folds would cost, estimated from the measured time per
-fold.
+Quick (default): folds 0, 5 and 9, 60 s per recipe and fold, and ours at the
+notebooks' quick-mode filters, crops and batch (``helpers.BUDGETS["quick"]``: 16
+filters, 128 crops, batch 8). --full: all 10 folds, 900 s per recipe and fold, and
+ours at the full-mode ones (``helpers.BUDGETS["full"]``: 32 filters, 256 crops), as
+notebook 01 uses on a GPU; the other recipes stay as they are. Only the notebooks'
+filters, crops and batch are taken from their budgets: their length is replaced by
+the time budget, as for every recipe. The script prints what the 10 folds would cost,
+estimated from the measured time per fold.
 
-    python benchmarks/bench_quality.py --budget 60 --folds 3
+    python -m benchmarks.bench_quality --budget 60 --folds 3
 """
 
 from __future__ import annotations
@@ -93,17 +96,26 @@ import math
 import time
 from types import SimpleNamespace
 
-import _common as C
 import numpy as np
-import report
 
 import helpers
+from benchmarks import _common as C
+from benchmarks import report
 
 TITLE = "Benchmark 1: quality after the same training time, by cross-validation"
 NAME = "quality"
 FOLD_SIZE = 3  # test images per fold: fold f tests 3f, 3f + 1, 3f + 2
-QUICK = {"budget_s": 60.0, "folds": 3, "ours_filters": 16, "ours_patch": 128}
-FULL = {"budget_s": 900.0, "folds": 10, "ours_filters": 32, "ours_patch": 256}
+
+def _ours(mode: str) -> dict:
+    """Our recipes' filters, crops and batch: notebook 01's budget in `mode` (notebook 02's
+    main model has the same: helpers.BUDGETS)."""
+    budget = helpers.BUDGETS[mode]["01_introduction"]
+    return {"ours_filters": budget["filters"], "ours_patch": budget["patch"],
+            "ours_batch": budget["batch"]}
+
+
+QUICK = {"budget_s": 60.0, "folds": 3, **_ours("quick")}
+FULL = {"budget_s": 900.0, "folds": 10, **_ours("full")}
 MODEL_FILE = "ours_nb02.keras"
 RECIPES = ("original_intro", "original_tiles", "zerocostdl4mic", "ours_nb01", "ours_nb02")
 MEASURES = report.MEASURES  # v_rand first: the primary measure
@@ -122,11 +134,19 @@ LABELS = {
                       "interpolated), its unet() with 64 filters, 2 poolings, no batch norm, "
                       "weighted BCE, Adam 3e-4, batch 4, 10% validation, best by val_loss; "
                       "percentile-normalised non-overlapping predict",
-    "ours_nb01": "notebook 01: 16 filters, batch norm, random 128 crops, soft Jaccard, "
-                 "Adam 1e-3, batch 8; whole-image predict",
-    "ours_nb02": "notebook 02: 16 filters, batch norm, random 128 crops, BCE + Jaccard, "
-                 "Adam 1e-3, batch 8; overlap-tile predict (overlap 32)",
+    # Ours at the quick budget; `labels` names the settings of the run.
+    "ours_nb01": "notebook 01: {ours_filters} filters, batch norm, random {ours_patch} crops, "
+                 "soft Jaccard, Adam 1e-3, batch {ours_batch}; whole-image predict",
+    "ours_nb02": "notebook 02: {ours_filters} filters, batch norm, random {ours_patch} crops, "
+                 "BCE + Jaccard, Adam 1e-3, batch {ours_batch}; overlap-tile predict "
+                 "(overlap 32)",
 }
+
+
+def labels(settings=QUICK) -> dict:
+    """Each recipe's label, ours with the filters, crops and batch of `settings`."""
+    return {name: label.format(**settings) if name in report.OURS else label
+            for name, label in LABELS.items()}
 
 
 def fold_numbers(count: int, total: int) -> list[int]:
@@ -240,13 +260,13 @@ def run_zerocost(data, budget_s, seed):
     return record, probabilities, model
 
 
-def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
+def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch, batch):
     lib = C.import_tf()
     lib.keras.utils.set_random_seed(seed)
     model = C.build_ours(filters)
     model.compile(optimizer=lib.keras.optimizers.Adam(learning_rate=1e-3), loss=loss)
     batches = helpers.augmented_batches(data.x_train, data.y_train, patch_size=patch,
-                                        batch_size=C.BATCH, seed=seed)
+                                        batch_size=batch, seed=seed)
     record = C.train_for(model, batches, budget_s)
     start = time.perf_counter()
     if tiled:
@@ -256,7 +276,7 @@ def run_ours(data, budget_s, seed, *, loss, tiled, filters, patch):
         probabilities = model.predict(data.x_test, batch_size=1, verbose=0)
     record["predict_seconds"] = round(time.perf_counter() - start, 2)
     record["settings"] = {"filters": filters, "batch_norm": True, "patch": patch,
-                          "batch": C.BATCH, "learning_rate": 1e-3,
+                          "batch": batch, "learning_rate": 1e-3,
                           "predict": "predict_tiled(128, overlap 32)" if tiled else "whole image"}
     return record, probabilities, model
 
@@ -272,19 +292,21 @@ def run_recipe(name, data, budget_s, seed, settings):
     tiled = name == "ours_nb02"
     return run_ours(data, budget_s, seed, loss=helpers.bce_jaccard_loss if tiled
                     else helpers.soft_jaccard_loss, tiled=tiled,
-                    filters=settings["ours_filters"], patch=settings["ours_patch"])
+                    filters=settings["ours_filters"], patch=settings["ours_patch"],
+                    batch=settings["ours_batch"])
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def summarise(folds) -> dict:
+def summarise(folds, settings=QUICK) -> dict:
     """Per recipe: steps and seconds per fold, and each measure's mean and t-interval."""
     recipes = {}
+    names = labels(settings)
     for name in RECIPES:
         records = [fold["recipes"][name] for fold in folds]
         recipes[name] = {
-            "label": LABELS[name],
+            "label": names[name],
             "steps": [r["steps"] for r in records],
             "train_seconds": [r["train_seconds"] for r in records],
             "summary": {m: C.t_interval([r[m] for r in records]) for m in MEASURES},
@@ -433,7 +455,7 @@ def measure(run):
         "folds": records,
         "all_interior": {"summary": {m: C.t_interval([f["all_interior"][m] for f in records])
                                      for m in MEASURES}},
-        "recipes": summarise(records),
+        "recipes": summarise(records, settings),
         "pairs": paired(records),
     }
     result["timing"] = estimate_full(records, total, FULL["budget_s"])

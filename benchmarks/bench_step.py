@@ -20,7 +20,7 @@ with float16 tensor cores, and a CPU computes float16 slower than float32.
 Ratios: ours / original on the same device and precision; mixed / float32 for
 the same model on the GPU.
 
-    python benchmarks/bench_step.py --steps 5
+    python -m benchmarks.bench_step --steps 5
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from __future__ import annotations
 import statistics
 import time
 
-import _common as C
-
 import helpers
+from benchmarks import _common as C
 
 TITLE = "Benchmark 4: training step time"
 NAME = "step"
@@ -45,13 +44,17 @@ def configs(full: bool) -> dict:
         "original": {"build": C.build_original, "loss": C.INTRO["loss"],
                      "lr": C.INTRO["learning_rate"],
                      "patch": C.TILE, "filters": 64, "batch_norm": False},
-        "ours": {"build": lambda: C.build_ours(16), "loss": helpers.soft_jaccard_loss,
-                 "lr": 1e-3, "patch": C.TILE, "filters": 16, "batch_norm": True},
+        # The workshop's tile (C.TILE, 128 = notebook 01's quick crop) for both, so that
+        # the two step on the same batch.
+        "ours": {"build": lambda: C.build_ours(C.QUICK_NB01["filters"]),
+                 "loss": helpers.soft_jaccard_loss, "lr": 1e-3, "patch": C.TILE,
+                 "filters": C.QUICK_NB01["filters"], "batch_norm": True},
     }
     if full:
-        found["ours_full"] = {"build": lambda: C.build_ours(32),
-                              "loss": helpers.soft_jaccard_loss, "lr": 1e-3, "patch": 256,
-                              "filters": 32, "batch_norm": True}
+        found["ours_full"] = {"build": lambda: C.build_ours(C.FULL_NB01["filters"]),
+                              "loss": helpers.soft_jaccard_loss, "lr": 1e-3,
+                              "patch": C.FULL_NB01["patch"],
+                              "filters": C.FULL_NB01["filters"], "batch_norm": True}
     return found
 
 

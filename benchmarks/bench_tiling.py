@@ -36,7 +36,7 @@ columns 120-135, 248-263, 376-391) minus pixel error everywhere else. The same
 like; a whole-image ``model.predict`` (no tiles at all) is the reference for
 what these bands score without any seam.
 
-    python benchmarks/bench_tiling.py --repeats 2
+    python -m benchmarks.bench_tiling --repeats 2
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import _common as C
 import numpy as np
 
 import helpers
+from benchmarks import _common as C
 
 TITLE = "Benchmark 3: tiled inference"
 NAME = "tiling"
@@ -146,7 +146,7 @@ def trained_model(data, seed: int, fallback_s: float, path):
     print(f"no {path.name} from bench_quality.py: training the course U-Net for "
           f"{fallback_s:.0f} s (BCE + Jaccard, 128 crops) ...", flush=True)
     lib.keras.utils.set_random_seed(seed)
-    model = C.build_ours(16)
+    model = C.build_ours(C.QUICK_NB01["filters"])
     model.compile(optimizer=lib.keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
     batches = helpers.augmented_batches(data.x_train, data.y_train, patch_size=C.TILE,
                                         batch_size=C.BATCH, seed=seed)
@@ -174,7 +174,7 @@ def measure(run):
 
     # Timing: untrained, seeded course U-Net (16 filters).
     lib.keras.utils.set_random_seed(args.seed)
-    timing_model = C.build_ours(16)
+    timing_model = C.build_ours(C.QUICK_NB01["filters"])
     side0 = data.x_test.shape[1]  # 512; the larger images are mirrored copies of one
     images = {str(side): C.mirror_tile(data.x_test[0], side // side0)
               for side in settings["sides"]}

@@ -17,12 +17,14 @@ ratio against the original recipe, checks the goals, writes
 ran in this invocation and succeeded (or with ``--from-results``, which
 re-renders them from the result files already there, or ``--from-published``).
 
-    python benchmarks/run_all.py                      # quick, updates the README
-    python benchmarks/run_all.py --full               # GPU budget
-    python benchmarks/run_all.py --budget 30 --folds 2  # 30 s per recipe, 2 folds
-    python benchmarks/run_all.py --only pipeline step --no-update-readme
-    python benchmarks/run_all.py --from-results       # no measuring: summary + README
-    python benchmarks/run_all.py --from-published     # README and deck from published.json
+    python -m benchmarks.run_all                      # quick, updates the README
+    python -m benchmarks.run_all --full               # GPU budget
+    python -m benchmarks.run_all --budget 30 --folds 2  # 30 s per recipe, 2 folds
+    python -m benchmarks.run_all --only pipeline step --no-update-readme
+    python -m benchmarks.run_all --from-results       # no measuring: summary + README
+    python -m benchmarks.run_all --from-published     # README and deck from published.json
+
+Run from the repository root: ``benchmarks`` and ``slides`` are packages there.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ import subprocess
 import sys
 import time
 
-import _common as C
-import report
+from benchmarks import _common as C
+from benchmarks import report
 
 BENCHMARKS = report.BENCHMARKS  # in this order: tiling uses quality's saved model
 
@@ -46,7 +48,7 @@ def run_benchmarks(names, args) -> dict[str, int]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     codes = {}
     for name in names:
-        command = [sys.executable, str(C.ROOT / "benchmarks" / f"bench_{name}.py")]
+        command = [sys.executable, "-m", f"benchmarks.bench_{name}"]  # from C.ROOT
         if args.full:
             command.append("--full")
         if name == "quality" and args.budget is not None:

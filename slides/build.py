@@ -1,19 +1,22 @@
 """Build the workshop deck: figures from code, then HTML and PDF with Marp.
 
-    make slides                               # or: .venv/bin/python slides/build.py
-    .venv/bin/python slides/build.py --force  # redraw every figure, retrain the small model
-    .venv/bin/python slides/build.py --no-pdf # HTML only: no Chromium needed
+    make slides                                 # or: .venv/bin/python -m slides.build
+    .venv/bin/python -m slides.build --force    # redraw every figure, retrain the small model
+    .venv/bin/python -m slides.build --no-pdf   # HTML only: no Chromium needed
+
+from the repository root (``slides`` and ``benchmarks`` are packages there).
 
 Steps:
 
 1. Figures: ``slides/figures.py`` draws them into ``slides/figures/`` from
-   `helpers` and the ISBI 2012 data (``UNET_COURSE_DATA``, else the course's
-   ``datasets/``, else a download; the synthetic stand-in if none works). They
-   are redrawn only when their code or data change (``slides/figures/.stamp``);
-   the small trained model is cached in ``slides/build/cache/``.
+   `helpers`, the workshop's recipe in ``benchmarks/_common.py`` and the ISBI 2012
+   data (``UNET_COURSE_DATA``, else the course's ``datasets/``, else a download; the
+   synthetic stand-in if none works). They are redrawn only when their code or
+   data change (``slides/figures/.stamp``); the small trained model is cached in
+   ``slides/build/cache/``.
 2. Benchmark figures: the results slide's table (between ``<!-- bench:start -->``
    and ``<!-- bench:end -->``) is rendered from ``benchmarks/published.json`` by
-   ``benchmarks/report.py``, the same code that writes the README's table.
+   ``benchmarks.report``, the same code that writes the README's table.
 3. Marp CLI, from npm (``slides/package.json`` and its lock file), installed
    into ``slides/node_modules`` on first use.
 4. ``slides/build/deck.html``: one file with the figures inside, which opens
@@ -35,6 +38,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import helpers
+from benchmarks import report
 
 SLIDES = Path(__file__).resolve().parent
 ROOT = SLIDES.parent
@@ -106,7 +112,7 @@ def referenced_figures(text: str) -> list[str]:
 def _source_digest() -> str:
     """What the figures depend on: their code, `helpers`, and the training settings."""
     digest = hashlib.sha256()
-    paths = [SLIDES / "figures.py"]
+    paths = [SLIDES / "figures.py", ROOT / "benchmarks" / "_common.py"]
     paths += sorted((ROOT / "helpers").glob("*.py")) + sorted((ROOT / "datasets").glob("*.py"))
     for path in paths:
         digest.update(path.name.encode())
@@ -116,10 +122,7 @@ def _source_digest() -> str:
 
 def _local_data() -> str:
     """'isbi2012' when a verified copy is at hand without downloading, else 'none'."""
-    sys.path.insert(0, str(ROOT))
     try:
-        import helpers
-
         helpers.find_isbi2012(download=False)
         return "isbi2012"
     except (FileNotFoundError, ValueError, ConnectionError):
@@ -144,8 +147,7 @@ def build_figures(names: list[str], force: bool) -> None:
         log(f"figures: all {len(names)} up to date in slides/figures/")
         return
     log("figures: drawing (the first build trains a small U-Net for 120 steps)")
-    sys.path.insert(0, str(SLIDES))
-    import figures
+    from slides import figures  # matplotlib and the figures' code: only when drawing
 
     made = {figures.file_name(name) for name in figures.FIGURES}
     unknown = sorted(set(names) - made)
@@ -194,17 +196,8 @@ def ensure_marp() -> None:
     LOCK_STAMP.write_text(_lock_digest())
 
 
-def _report():
-    """benchmarks/report.py as a module (standard library only)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import report
-
-    return report
-
-
 def with_benchmarks(text: str) -> str:
     """The deck with its results table rendered from benchmarks/published.json."""
-    report = _report()
     if report.START not in text:
         return text
     if not report.PUBLISHED.is_file():

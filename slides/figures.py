@@ -34,11 +34,10 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 import helpers  # noqa: E402
+from benchmarks import _common as bench  # noqa: E402  (the workshop's recipe and resize)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
-# Keras notes that keras-unet's models take a list of one input, and that fit ignores
-# shuffle for a generator: both true and harmless here.
-warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+# Keras notes that fit ignores shuffle for a generator: true and harmless here.
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 DPI = 150
@@ -46,11 +45,14 @@ DPI = 150
 RED, BLUE, GREEN, ORANGE, GREY = "#c0392b", "#2e6fba", "#2e8b57", "#e08a1e", "#777777"
 SYNTHETIC_NOTE = "synthetic stand-in: ISBI 2012 could not be loaded here"
 
-#: The small model trained for the deck: notebook 01's recipe on a smaller budget.
+#: Notebook 01's quick-mode budget (helpers.BUDGETS): the deck's models have its filters.
+QUICK_NB01 = helpers.BUDGETS["quick"]["01_introduction"]
+#: The small model trained for the deck: notebook 01's quick-mode recipe (its filters,
+#: crops and batch) on the deck's own, smaller budget of 6 x 20 steps.
 TINY = {
-    "filters": 16,  # the other settings are helpers.COURSE_UNET
-    "patch": 128,
-    "batch": 8,
+    "filters": QUICK_NB01["filters"],  # the other settings are helpers.COURSE_UNET
+    "patch": QUICK_NB01["patch"],
+    "batch": QUICK_NB01["batch"],
     "epochs": 6,
     "steps": 20,
     "learning_rate": 1e-3,
@@ -146,9 +148,8 @@ class Context:
 
 
 def train_tiny_model(parts: dict, cache_dir: Path, source: str):
-    """Notebook 01's recipe (custom_unet, soft Jaccard, Adam) on a budget of 120 steps."""
+    """Notebook 01's recipe (the course U-Net, soft Jaccard, Adam) on a budget of 120 steps."""
     import keras
-    from keras_unet.models import custom_unet
 
     key_text = json.dumps({"tiny": TINY, "unet": dict(helpers.COURSE_UNET), "data": source,
                            "keras": keras.__version__, "v": 2}, sort_keys=True)
@@ -157,10 +158,9 @@ def train_tiny_model(parts: dict, cache_dir: Path, source: str):
     record = cache_dir / f"tiny_unet_{key}.json"
 
     keras.utils.set_random_seed(TINY["seed"])
-    model = custom_unet(filters=TINY["filters"], **helpers.COURSE_UNET)
     # Keras's default momentum (0.99) lets batch norm's running statistics lag far
     # behind after only 120 steps, which spoils validation; 0.9 catches up.
-    helpers.set_batch_norm_momentum(model, TINY["batch_norm_momentum"])
+    model = helpers.course_unet(TINY["filters"], bn_momentum=TINY["batch_norm_momentum"])
     if weights.is_file() and record.is_file():
         model.load_weights(weights)
         saved = json.loads(record.read_text())
@@ -717,20 +717,10 @@ def augment_symmetries(ctx: Context):
     return fig
 
 
-#: The original workshop's introduction: get_augmented's arguments are
-#: helpers.WORKSHOP_AUGMENT_ARGS (its code cell 25), with a batch of 5 and whole images
-#: resized to 128 x 128, nearest (cell 18).
-WORKSHOP_BATCH, WORKSHOP_SIZE = 5, 128
-
-
-def _resize_nearest(images: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W, 1) images in [0, 1] resized as the workshop did: PIL, nearest, then / 255."""
-    from PIL import Image
-
-    resized = [np.asarray(Image.fromarray(np.round(image[..., 0] * 255).astype("uint8"))
-                          .resize((size, size), resample=Image.NEAREST), dtype="float32") / 255
-               for image in images]
-    return np.stack(resized)[..., np.newaxis]
+#: The original workshop's introduction (benchmarks' ``_common.INTRO``): get_augmented's
+#: arguments are helpers.WORKSHOP_AUGMENT_ARGS (its code cell 25), with a batch of 5 and
+#: whole images resized to 128 x 128, nearest (cell 18: ``_common.resize_nearest``).
+WORKSHOP_BATCH, WORKSHOP_SIZE = bench.INTRO["batch"], bench.INTRO["size"]
 
 
 @figure("get_augmented_traps", photo=True)
@@ -739,8 +729,8 @@ def get_augmented_traps(ctx: Context):
     from keras_unet.utils import get_augmented
 
     x_train, y_train = ctx.parts["train"]
-    x_small = _resize_nearest(x_train, WORKSHOP_SIZE)
-    y_small = _resize_nearest(y_train, WORKSHOP_SIZE)
+    x_small = bench.resize_nearest(x_train, WORKSHOP_SIZE)
+    y_small = bench.resize_nearest(y_train, WORKSHOP_SIZE)
 
     def theirs(x, y):
         return get_augmented(x, y, batch_size=WORKSHOP_BATCH,
@@ -871,9 +861,7 @@ def _errors_near_edges(truth: np.ndarray, predicted: np.ndarray) -> tuple[float,
 
     A pixel is next to an edge when one of its 4 neighbours has the other class.
     """
-    from scipy.ndimage import binary_dilation, binary_erosion
-
-    edge = binary_dilation(truth) & ~binary_erosion(truth, border_value=1)
+    edge = helpers.membrane_edge_band(truth)  # the notebook's band, one home
     wrong = truth != predicted
     share = float(edge[wrong].mean()) if wrong.any() else 0.0
     return share, float(edge.mean())
@@ -972,12 +960,12 @@ def tile_seams(ctx: Context):
 def memory(ctx: Context):
     """Memory for the layer outputs that training keeps, by batch and tile size."""
     import keras
-    from keras_unet.models import custom_unet
 
     tiles = (64, 128, 256, 512)
+    filters = QUICK_NB01["filters"]
     per_sample = []  # bytes of all layer outputs for one tile, float32
     for tile in tiles:
-        model = custom_unet(filters=16, **{**helpers.COURSE_UNET, "input_shape": (tile, tile, 1)})
+        model = helpers.course_unet(filters, input_shape=(tile, tile, 1))
         per_sample.append(4 * sum(int(np.prod(layer.output.shape[1:]))
                                   for layer in model.layers
                                   if not isinstance(layer, keras.layers.InputLayer)))
@@ -994,7 +982,7 @@ def memory(ctx: Context):
     ax.set_xticks(tiles, [str(tile) for tile in tiles])
     ax.set_xlabel("tile size (pixels a side)")
     ax.set_ylabel("MB of layer outputs (float32)")
-    ax.set_title("custom_unet, 16 filters:\nwhat training keeps for the backward pass")
+    ax.set_title(f"custom_unet, {filters} filters:\nwhat training keeps for the backward pass")
     ax.legend()
     return fig
 

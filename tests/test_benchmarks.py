@@ -8,29 +8,17 @@ need neither TensorFlow nor the data.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import helpers
+from benchmarks import _common as common
+from benchmarks import bench_quality, records, report
+from slides import figures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO_ROOT / "benchmarks"
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-report = _load("bench_report", BENCHMARKS / "report.py")
-common = _load("bench_common", BENCHMARKS / "_common.py")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +40,7 @@ def test_block_is_rendered_from_published_results(published, name, path, render)
     text = path.read_text(encoding="utf-8")
     assert report.current_block(text) == render(results, when), (
         f"{name} differs from what benchmarks/report.py renders from "
-        "benchmarks/published.json. Fix: `python benchmarks/run_all.py --from-published`.")
+        "benchmarks/published.json. Fix: `python -m benchmarks.run_all --from-published`.")
 
 
 def test_published_results_hold_both_workshop_recipes_and_every_benchmark(published):
@@ -191,7 +179,8 @@ def test_cross_validation_renders_means_intervals_and_verdicts(published):
     assert "| notebook 02 | ZeroCostDL4Mic | +0.100 (+0.050 to +0.150) | notebook 02 better |" \
         in block
     assert "threshold on the test fold itself" in block and "**Estimates**" in block
-    assert "Quick-mode pixel error" not in block and "<= 0.06" not in block  # old goals
+    assert "Quick-mode pixel error" not in block  # the old goals
+    assert f"<= {records.WITHDRAWN_FULL_PIXEL_ERROR_GOAL}" not in block
     deck = report.deck_block(results, when)
     assert "**0.960 (0.950 to 0.970)**" in deck  # the best V_rand in bold
     assert "notebook 01 better than 3 of 3; notebook 02 better than 3 of 3" in deck
@@ -208,12 +197,12 @@ def test_published_quality_before_the_cross_validation_renders_with_its_own_meas
     assert report.OLD_RAND in block  # the old Rand error, labelled as such
     quality_goals = [g for g in report.goals(results) if "V_rand" in g[0]]
     assert [verdict for _, verdict, _ in quality_goals] == ["not measured"] * 3
-    assert "Quick-mode pixel error" not in block and "pixel error <= 0.06" not in block
+    assert "Quick-mode pixel error" not in block
+    assert f"pixel error <= {records.WITHDRAWN_FULL_PIXEL_ERROR_GOAL}" not in block
 
 
-def test_fold_numbers_spread_over_the_stack_and_keep_the_course_test_split(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    quality = _load("bench_quality_for_test", BENCHMARKS / "bench_quality.py")
+def test_fold_numbers_spread_over_the_stack_and_keep_the_course_test_split():
+    quality = bench_quality
     assert quality.fold_numbers(3, 10) == [0, 5, 9]
     assert quality.fold_numbers(10, 10) == list(range(10))
     assert quality.fold_numbers(1, 10) == [9]  # tests 27-29: bench_tiling's model
@@ -383,11 +372,6 @@ def test_upsample_nearest_bad_size():
 
 
 def test_deck_figure_uses_the_workshop_introduction_arguments():
-    sys.path.insert(0, str(REPO_ROOT / "slides"))
-    try:
-        figures = _load("slides_figures", REPO_ROOT / "slides" / "figures.py")
-    finally:
-        sys.path.remove(str(REPO_ROOT / "slides"))
     # The arguments themselves are shared (helpers.WORKSHOP_AUGMENT_ARGS: see
     # test_shared_settings.py); the batch and size are the benchmark's recipe.
     assert common.INTRO_AUGMENT == dict(helpers.WORKSHOP_AUGMENT_ARGS)
@@ -396,10 +380,7 @@ def test_deck_figure_uses_the_workshop_introduction_arguments():
 
 
 def _records_module():
-    spec = importlib.util.spec_from_file_location("records", BENCHMARKS / "records.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return records
 
 
 def test_records_block_is_rendered_from_the_record_files():
@@ -429,7 +410,8 @@ def test_records_label_the_measures_of_their_day():
     assert block.count("Rand error (scikit-image's adapted Rand, the course's measure "
                        "before 2026-12)") == 3
     assert "VI (scikit-image's, the course's measure before 2026-12)" in block
-    assert "<= 0.075: **" not in block and "<= 0.06: **" not in block
+    assert f"<= {records.WITHDRAWN_QUICK_PIXEL_ERROR_GOAL}: **" not in block
+    assert f"<= {records.WITHDRAWN_FULL_PIXEL_ERROR_GOAL}: **" not in block
     assert records._rand_label("2026-12-05T00:00:00") != records._rand_label("2026-11-26")
 
 

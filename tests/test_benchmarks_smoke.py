@@ -36,13 +36,12 @@ SIDE = 256  # the synthetic images' side: half ISBI's, for speed
 
 @pytest.fixture
 def bench(monkeypatch, tmp_path):
-    """The benchmark scripts, importable as their own `import _common` expects."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    """The benchmark scripts, imported afresh from the benchmarks package."""
     for name in ("_common", "report", *(f"bench_{name}" for name in SMOKE)):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+        monkeypatch.delitem(sys.modules, f"benchmarks.{name}", raising=False)
     import importlib
 
-    import _common
+    _common = importlib.import_module("benchmarks._common")
 
     import helpers
 
@@ -64,13 +63,13 @@ def bench(monkeypatch, tmp_path):
         return compile_(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "compile", compile_without_xla)
-    return {name: importlib.import_module(f"bench_{name}") for name in SMOKE}
+    return {name: importlib.import_module(f"benchmarks.bench_{name}") for name in SMOKE}
 
 
 @pytest.mark.slow
 def test_every_benchmark_runs_on_synthetic_data_and_the_readme_writer_renders_them(
         bench, tmp_path):
-    import report
+    from benchmarks import report
 
     results = {}
     for name in report.BENCHMARKS:  # quality first: tiling uses the model it saves
@@ -121,18 +120,17 @@ def test_once_off_benchmarks_run_and_their_records_render(monkeypatch, tmp_path)
         helpers.find_isbi2012(download=False, verbose=False)
     except Exception as error:  # noqa: BLE001 - whatever keeps the real data away
         pytest.skip(f"needs ISBI 2012 on disk: {error}")
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
     for name in ("_common", "bench_quick_mode", "bench_full_mode", "records"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    quick = importlib.import_module("bench_quick_mode")
-    full = importlib.import_module("bench_full_mode")
-    records = importlib.import_module("records")
+        monkeypatch.delitem(sys.modules, f"benchmarks.{name}", raising=False)
+    quick = importlib.import_module("benchmarks.bench_quick_mode")
+    full = importlib.import_module("benchmarks.bench_full_mode")
+    records = importlib.import_module("benchmarks.records")
 
     quick.main(["--seeds", "3", "--scale", "0.02", "--json", str(tmp_path / "quick_mode.json")])
     full.main(["--only", "step", "--only", "notebook_01", "--scale", "0.001", "--filters", "4",
                "--repeats", "1", "--output", str(tmp_path / "full_mode_gpu.json")])
     record = json.loads((tmp_path / "full_mode_gpu.json").read_text())
-    record.update(command="python benchmarks/bench_full_mode.py", recorded="smoke run")
+    record.update(command="python -m benchmarks.bench_full_mode", recorded="smoke run")
     (tmp_path / "full_mode_gpu.json").write_text(json.dumps(record))
     quick_record = json.loads((tmp_path / "quick_mode.json").read_text())
     assert [run["seed"] for run in quick_record["recipes"]["after"]["runs"]] == [3]
@@ -150,9 +148,10 @@ def test_zerocost_unet_has_the_notebooks_layers(monkeypatch):
     Counted by hand from the notebook's layers (64, 128, 256 filters; a 2x2 convolution
     after each up-sampling; a 3x3 convolution to 2 channels, a 1x1 to 1): 1,862,789.
     """
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.delitem(sys.modules, "_common", raising=False)
-    import _common
+    import importlib
+
+    monkeypatch.delitem(sys.modules, "benchmarks._common", raising=False)
+    _common = importlib.import_module("benchmarks._common")
 
     model = _common.build_zerocost((512, 512, 1))
     assert model.count_params() == 1_862_789
