@@ -97,9 +97,28 @@ def test_kernel_environment_drops_only_pytests_marker():
     assert scan._kernel_environment(environ) == {"PATH": "/usr/bin", "CI": "true"}
 
 
-def test_nbval_starts_kernels_that_capture_low_level_output():
+def test_nbval_start_new_kernel_drops_pytests_marker(monkeypatch):
     # Without this, ipykernel would not capture TensorFlow's C++ lines under pytest, and
     # nbval would send them to /dev/null: the scan would miss what a learner sees.
+    # nbval's own kernel start, as this session patched it, stopped at the kernel manager:
+    # the environment it would start the kernel with must lack PYTEST_CURRENT_TEST.
     import nbval.kernel
 
-    assert getattr(nbval.kernel.start_new_kernel, "course_patched", False)
+    started = []
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            pass
+
+        def start_kernel(self, **kwargs):
+            started.append(kwargs)
+            raise RuntimeError("stopped before a kernel starts")
+
+    monkeypatch.setattr(nbval.kernel, "KernelManager", Recorder)
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "tests/x.py::t (call)")
+    monkeypatch.setenv("COURSE_SCAN_PROBE", "kept")
+    with pytest.raises(RuntimeError, match="stopped before a kernel starts"):
+        nbval.kernel.start_new_kernel(kernel_name="python3")
+    (kwargs,) = started
+    assert "PYTEST_CURRENT_TEST" not in kwargs["env"]
+    assert kwargs["env"]["COURSE_SCAN_PROBE"] == "kept"

@@ -15,7 +15,7 @@ Debian's packages).
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import re
 import shutil
@@ -35,11 +35,8 @@ BUILD_TIMEOUT_S = 600
 
 
 def _load_build_module():
-    """slides/build.py as a module, for its Markdown parsing and network-load checks."""
-    spec = importlib.util.spec_from_file_location("slides_build", SLIDES / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """slides.build, for its Markdown parsing and network-load checks."""
+    return importlib.import_module("slides.build")
 
 
 build = _load_build_module()
@@ -101,7 +98,7 @@ def built():
     no_pdf = ["--no-pdf"] if missing_chromium() and not on_ci() else []
     try:
         result = subprocess.run(
-            [sys.executable, str(SLIDES / "build.py"), *no_pdf],
+            [sys.executable, "-m", "slides.build", *no_pdf],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as error:
@@ -278,16 +275,9 @@ def test_require_passes_when_nothing_is_missing(environ):
 
 
 def _load_figures_module():
-    """slides/figures.py as a module (it imports helpers and matplotlib, not TensorFlow)."""
-    sys.path.insert(0, str(SLIDES))
-    try:
-        spec = importlib.util.spec_from_file_location("slides_figures", SLIDES / "figures.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["slides_figures"] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SLIDES))
-    return module
+    """slides.figures, imported afresh (it imports helpers and matplotlib, not TensorFlow)."""
+    sys.modules.pop("slides.figures", None)
+    return importlib.import_module("slides.figures")
 
 
 @pytest.mark.parametrize(("wrong", "expected_share"), [
@@ -328,4 +318,5 @@ def test_figures_import_leaves_matplotlib_settings_alone():
     before = dict(plt.rcParams)
     figures = _load_figures_module()
     assert dict(plt.rcParams) == before
-    assert figures.STYLE["figure.constrained_layout.use"] is True
+    # The check above can fail: the deck's style would change settings that matter.
+    assert any(plt.rcParams[key] != value for key, value in figures.STYLE.items())
