@@ -1,7 +1,8 @@
 """`make run`'s runner: output streams while a cell runs; the summary gives key figures and time.
 
-One run of ``tools/run_notebooks.py`` on two tiny notebooks (one that works, one
-that fails) serves every test; it starts two kernels, a few seconds.
+One run of ``tools/run_notebooks.py`` on four tiny notebooks (one that works, one
+that fails, one whose kernel dies, one without a `summary`) serves every test; it
+starts four kernels, a few seconds.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def runner_run(tmp_path_factory):
         nbformat.v4.new_markdown_cell("# Part one\n\nSome text."),
         nbformat.v4.new_code_cell(f"import time\nprint('first', flush=True)\n"
                                   f"time.sleep({PAUSE_S})\nprint('second', flush=True)\n"
-                                  "answer, ratio = 42, 0.125"),
+                                  "summary = {'answer': 42, 'ratio': 0.125}"),
         # Written below Python, as TensorFlow's C++ logs are: once in the output, not twice.
         # (ipykernel forwards such writes from a thread: give it a moment before the cell ends.)
         nbformat.v4.new_code_cell("import os\n_ = os.write(2, b'from the file descriptor\\n')\n"
@@ -57,9 +58,10 @@ def runner_run(tmp_path_factory):
                       nbformat.v4.new_code_cell("raise ValueError('boom')"))
     dies = _notebook(folder / "notebooks" / "dies.ipynb", nbformat.v4.new_code_cell(
         "import os, time\n_ = os.write(2, b'last words\\n')\ntime.sleep(1)\nos._exit(3)"))
+    no_summary = _notebook(folder / "notebooks" / "no_summary.ipynb",
+                           nbformat.v4.new_code_cell("x = 1"))
     command = [sys.executable, "-u", str(RUNNER), "--output-dir", str(folder / "build"),
-               "--key-figure", "answer=answer", "--key-figure", "ratio=ratio",
-               "--key-figure", "missing=no_such_name", str(works), str(fails), str(dies)]
+               str(works), str(fails), str(dies), str(no_summary)]
     arrivals = []  # (seconds since start, line)
     start = time.perf_counter()
     # As from a terminal: under pytest, ipykernel would not capture low-level output.
@@ -92,7 +94,8 @@ def test_run_summary_gives_key_figures_and_wall_time(runner_run):
     assert "works.ipynb: ran to the end; wall time" in summary
     assert "answer" in summary and " 42" in summary
     assert "0.1250" in summary
-    assert "not available (NameError" in summary
+    without = summary.split("no_summary.ipynb", 1)[1]
+    assert "not available (the notebook assigns no `summary` dict)" in without
     assert "total wall time" in summary
 
 
@@ -125,29 +128,18 @@ def test_run_saves_the_notebook_without_the_probe(runner_run):
     assert (runner_run["folder"] / "build" / "fails.ipynb").is_file()
 
 
-def _assigned_names(source: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
+def _code_cells(stem: str) -> list[str]:
+    notebook = nbformat.read(REPO_ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-@pytest.mark.parametrize("stem", sorted(_load_runner().KEY_FIGURES))
-def test_key_figures_name_only_what_the_notebook_assigns(stem):
-    notebook = REPO_ROOT / "notebooks" / f"{stem}.py"
-    assert notebook.is_file(), f"KEY_FIGURES names {stem}, which is not a notebook"
-    assigned = _assigned_names(notebook.read_text(encoding="utf-8"))
-    for label, expression in _load_runner().KEY_FIGURES[stem].items():
-        used = {node.id for node in ast.walk(ast.parse(expression, mode="eval"))
-                if isinstance(node, ast.Name)} - {"round"}
-        assert used <= assigned, f"{stem} {label!r}: {sorted(used - assigned)} never assigned"
+def _assigns(source: str, name: str) -> int:
+    return sum(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+               for node in ast.walk(ast.parse(source)))
 
 
-def test_key_figure_option_rejects_a_bad_pair():
-    runner = _load_runner()
-    assert runner._key_figure(" error = results['x'] ") == ("error", "results['x']")
-    with pytest.raises(Exception, match="LABEL=EXPRESSION"):
-        runner._key_figure("no equals sign")
+@pytest.mark.parametrize("stem", ["01_introduction", "02_further_topics", "03_your_own_data"])
+def test_notebook_assigns_summary_once_in_its_last_code_cell(stem):
+    cells = _code_cells(stem)
+    assert _assigns(cells[-1], "summary") == 1, f"{stem}: its last code cell sets no summary"
+    assert sum(_assigns(cell, "summary") for cell in cells) == 1, f"{stem} rebinds summary"

@@ -2,7 +2,7 @@
 
 Used by `make run`. Each cell's output is printed while the cell runs (training
 prints one line per epoch), each section's heading as it starts, then a summary:
-every notebook's key figures and wall time. The mode follows UNET_COURSE_MODE,
+every notebook's `summary` (its key figures) and wall time. The mode follows UNET_COURSE_MODE,
 or the hardware when unset.
 """
 
@@ -22,53 +22,19 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-# What the summary reports for each notebook: label -> expression, evaluated in the
-# notebook's kernel once every cell has run. tests/test_run_notebooks.py checks that
-# each name used here is assigned in the notebook.
-KEY_FIGURES = {
-    "01_introduction": {
-        "mode": "course.mode",
-        "data": "'synthetic stand-in' if SYNTHETIC else 'ISBI 2012'",
-        "training (s)": "round(train_seconds)",
-        "test pixel error": "results['pixel_error']",
-        "test Rand error": "results['rand_error']",
-        "test membrane IoU": "results['iou_membrane']",
-        "all-interior guess, pixel error": "all_interior_error",
-    },
-    "02_further_topics": {
-        "mode": "course.mode",
-        "data": "'synthetic stand-in' if SYNTHETIC else 'ISBI 2012'",
-        "main model training (s)": "round(main_seconds)",
-        "test pixel error": "test_scores['pixel_error']",
-        "test Rand error": "test_scores['rand_error']",
-        "test V_rand (thinned), threshold 0.5": "test_scores['v_rand']",
-        "test membrane IoU": "test_scores['iou_membrane']",
-        "all-interior guess, pixel error": "all_interior_error",
-    },
-    "03_your_own_data": {
-        "mode": "course.mode",
-        "data": "'synthetic stand-in' if SYNTHETIC else ('DSB 2018' if DEMONSTRATION "
-                "else 'your folder')",
-        "training, both networks (s)": "round(train_seconds)",
-        "test F1 at IoU 0.5, 3 classes": "summary_scores['f1@0.5']",
-        "test mean AP 0.5-0.95, 3 classes": "summary_scores['mean_ap']",
-        "test pixel IoU, 3 classes": "summary_scores['pixel_iou']",
-    },
-}
+# What the summary reports for each notebook: its `summary` dict (label -> value), which
+# every course notebook assigns in its last code cell; the only name read from the kernel.
 _MARKER = "__course_key_figures__"
-# Runs in the kernel: each expression's value, or why there is none.
 _PROBE = """
-def _course_key_figures(expressions):
+def _course_key_figures():
     import json
-    found = {}
-    for label, expression in expressions.items():
-        try:
-            value = eval(expression, globals())
-            found[label] = value if isinstance(value, (int, str)) else float(value)
-        except Exception as error:
-            found[label] = f"not available ({type(error).__name__}: {error})"
-    print(%(marker)r + json.dumps(found))
-_course_key_figures(%(expressions)r)
+    found = globals().get("summary")
+    if not isinstance(found, dict):
+        found = {"summary": "not available (the notebook assigns no `summary` dict)"}
+    shown = {str(label): value if isinstance(value, (int, str)) else float(value)
+             for label, value in found.items()}
+    print(%(marker)r + json.dumps(shown))
+_course_key_figures()
 del _course_key_figures
 """
 
@@ -111,8 +77,8 @@ def _echo(msg) -> None:
             print(data["text/plain"], flush=True)
 
 
-def _probe_cell(expressions: dict[str, str]):
-    cell = nbformat.v4.new_code_cell(_PROBE % {"marker": _MARKER, "expressions": expressions})
+def _probe_cell():
+    cell = nbformat.v4.new_code_cell(_PROBE % {"marker": _MARKER})
     cell.metadata[_MARKER] = True
     return cell
 
@@ -125,7 +91,7 @@ def _read_probe(cell) -> dict:
     return {}
 
 
-def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str]) -> dict:
+def run(path: Path, output_dir: Path, timeout: int) -> dict:
     """Execute one notebook; return its summary: wall time, key figures, any failure.
 
     The key figures come from a last cell that the runner adds and removes again:
@@ -134,7 +100,7 @@ def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str])
     notebook = nbformat.read(path, as_version=4)
     print(f"\n=== {path.name} ===", flush=True)
     start = time.perf_counter()
-    probe = _probe_cell(expressions)
+    probe = _probe_cell()
     notebook.cells.append(probe)
     # The kernel talks to this process over local sockets (IPC), in a folder of their own:
     # nothing on the network, so ipykernel has no reason to warn about unencrypted TCP.
@@ -169,7 +135,7 @@ def run(path: Path, output_dir: Path, timeout: int, expressions: dict[str, str])
         summary["failure"] = f"{error.ename} in {where}: {error.evalue}"
     finally:
         notebook.cells.remove(probe)
-        summary["figures"] = _read_probe(probe) if expressions else {}
+        summary["figures"] = _read_probe(probe)
         output_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, output_dir / path.name)
         body, _ = HTMLExporter().from_notebook_node(notebook)
@@ -196,30 +162,18 @@ def format_summary(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _key_figure(text: str) -> tuple[str, str]:
-    label, separator, expression = text.partition("=")
-    if not separator or not label.strip() or not expression.strip():
-        raise argparse.ArgumentTypeError(f"expected LABEL=EXPRESSION, got {text!r}")
-    return label.strip(), expression.strip()
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--output-dir", type=Path, default=Path("build"))
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    parser.add_argument("--key-figure", type=_key_figure, action="append", default=[],
-                        metavar="LABEL=EXPRESSION",
-                        help="report this expression's value in the summary, for every "
-                             "notebook (default: the course's key figures for each notebook)")
     args = parser.parse_args(argv)
     if not args.notebooks:
         print("No notebooks to run yet: the environment is ready.")
         return 0
     summaries = []
     for path in args.notebooks:
-        expressions = dict(args.key_figure) or KEY_FIGURES.get(path.stem, {})
-        summaries.append(run(path, args.output_dir.resolve(), args.timeout, expressions))
+        summaries.append(run(path, args.output_dir.resolve(), args.timeout))
     print(format_summary(summaries), flush=True)
     return 1 if any(summary["failure"] for summary in summaries) else 0
 
