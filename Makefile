@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 	notebooks/03_your_own_data.ipynb
 
-.PHONY: run test test-colab-versions colab-bundle lab lint check-notebooks \
+.PHONY: run test test-fast test-colab-versions colab-bundle lab lint check-notebooks \
 	check-constraints sync-notebooks badges slides bench clean
 
 # A fresh .venv whenever the requirements change (or there is none yet).
@@ -40,6 +40,17 @@ test: $(STAMP)
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=1800 -p no:cacheprovider \
 		--durations=8
 
+# The contributors' loop: lint, notebook checks and the unit tests of helpers, without
+# what takes minutes (the notebooks, the slide build, fresh venvs, trainings and kernels:
+# tests marked slow). `make test` runs everything.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/check_notebooks.py
+	UNET_COURSE_MODE=quick $(BIN)/python -m pytest tests -m "not slow and not network" \
+		--ignore=tests/test_slides.py --ignore=tests/test_benchmarks_smoke.py \
+		--ignore=tests/test_colab_install.py --ignore=tests/test_packaging.py \
+		-p no:cacheprovider -q
+
 # Work in the notebooks interactively; the kernel is this .venv's Python. Jupyter refuses
 # to run as root (containers, CI) unless told: then it is told.
 lab: $(STAMP)
@@ -50,20 +61,27 @@ lab: $(STAMP)
 check-constraints: $(STAMP)
 	$(BIN)/python tools/check_constraints.py
 
-# Google Colab's own versions (checked 2026-11), on the local Python: a second venv in
-# which pytest runs for the course package (not the slide deck) and nbval runs both
-# notebooks in quick mode under a stand-in google.colab (tests/colab_stand_in). Colab runs
-# Python 3.13; here it is whatever $(PYTHON) is. Colab has ipykernel 6.17.1, and so does
-# this venv: it installs beside nbval 0.11 (which asks for no particular version). The
-# developer tools are listed here, not from requirements-dev.txt, whose ipykernel floor
-# is newer than Colab's.
+# Google Colab's own versions (checked 2026-11), on Colab's Python (3.13 since 2026-08):
+# a second venv in which pytest runs for the course package (not the slide deck) and
+# nbval runs the notebooks in quick mode under a stand-in google.colab
+# (tests/colab_stand_in). COLAB_PYTHON names that Python (a command or a path). Colab has
+# ipykernel 6.17.1, and so does this venv: it installs beside nbval 0.11 (which asks for
+# no particular version). The developer tools are listed here, not from
+# requirements-dev.txt, whose ipykernel floor is newer than Colab's.
+COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 COLAB_PINS := tensorflow==2.20.0 keras==3.13.2 numpy==2.1.3 pandas==2.2.3 \
 	scikit-image==0.25.2 setuptools==75.2.0 ipykernel==6.17.1
 COLAB_DEV  := pytest pytest-timeout nbval nbconvert jupytext
 $(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
+	@$(COLAB_PYTHON) -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))" 2>/dev/null || { \
+		echo "make test-colab-versions needs Python 3.13, Colab's, as COLAB_PYTHON (now" \
+			"'$(COLAB_PYTHON)', which is missing or another version). Install it (pyenv:" \
+			"'pyenv install 3.13'; Debian and Ubuntu: the python3.13 and python3.13-venv" \
+			"packages; or python.org), then run 'make test-colab-versions" \
+			"COLAB_PYTHON=/path/to/python3.13'."; exit 1; }
 	rm -rf $(COLAB_VENV)
-	$(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet $(COLAB_PINS) keras-unet==0.1.2 \
 		matplotlib scikit-learn scipy pooch $(COLAB_DEV)
@@ -75,12 +93,14 @@ $(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
 	touch $@
 
 # Left out there: what runs only on the instructor's machine, from .venv: the deck, the
-# `make run` runner, and building the wheel (its build needs setuptools >= 77, which pip
-# fetches in isolation: tools/colab_bundle.py, tested here by tests/test_colab_install.py).
+# benchmarks, the `make run` runner, and building the wheel (its build needs
+# setuptools >= 77, which pip fetches in isolation: tools/colab_bundle.py, tested here by
+# tests/test_colab_install.py).
 test-colab-versions: $(COLAB_VENV)/.installed
 	UNET_COURSE_MODE=quick $(COLAB_VENV)/bin/python tests/colab_stand_in/run.py \
 		$(COLAB_VENV)/bin/pytest tests $(NOTEBOOKS) --ignore=tests/test_slides.py \
 		--ignore=tests/test_run_notebooks.py --ignore=tests/test_packaging.py \
+		--ignore=tests/test_benchmarks.py --ignore=tests/test_benchmarks_smoke.py \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=1800 -p no:cacheprovider \
 		--durations=8
 
@@ -94,15 +114,16 @@ check-notebooks: $(STAMP)
 sync-notebooks: $(STAMP)
 	$(BIN)/python tools/check_notebooks.py --fix
 
-# The workshop deck: slides/build/deck.html (offline) and deck.pdf.
+# The workshop deck: slides/build/deck.html (offline) and deck.pdf. slides/ and
+# benchmarks/ are packages, run from the repository root (the deck imports benchmarks.report).
 slides: $(STAMP)
-	$(BIN)/python slides/build.py
+	$(BIN)/python -m slides.build
 
 # Benchmarks against the two original workshop recipes and ZeroCostDL4Mic's U-Net 2D
 # (quality by cross-validation); BENCH_ARGS=--full for a GPU budget.
 # Rewrites the README's table and the deck's results slide (benchmarks/published.json).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run_all $(BENCH_ARGS)
 
 # dist/unet-course/: both notebooks, a wheel of the course package and a README, for an
 # instructor to copy to MyDrive/unet-course (see slides/INSTRUCTOR.md).

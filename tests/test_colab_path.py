@@ -78,6 +78,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_setup_on_colab_mounts_drive(path, tmp_path):
     text, error, mounts, _ = _run(_setup_cells(path), tmp_path)
@@ -94,6 +95,7 @@ def test_notebook_setup_on_colab_mounts_drive(path, tmp_path):
         assert noise not in text, text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=lambda p: p.stem)
 def test_notebook_setup_on_colab_falls_back_when_mount_fails(path, tmp_path):
     text, error, mounts, work = _run(_setup_cells(path), tmp_path, mount="fails")
@@ -104,6 +106,7 @@ def test_notebook_setup_on_colab_falls_back_when_mount_fails(path, tmp_path):
     assert not (tmp_path / "drive" / "MyDrive").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_on_tpu_runtime_stops_at_first_cell_with_advice(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)  # the whole notebook: it must stop at once
@@ -138,14 +141,7 @@ def test_notebook_setup_cell_has_mode_switch_before_keras(path):
     assert "import keras" not in before and "import tensorflow" not in before
 
 
-def test_notebooks_share_one_install_cell():
-    cells = [nbformat.read(path, as_version=4).cells for path in NOTEBOOKS]
-    install = [next(c.source for c in found
-                    if c.cell_type == "code" and "COURSE_SOURCE" in c.source) for found in cells]
-    assert len(set(install)) == 1, "the install cells of the notebooks differ"
-
-
-def test_check_notebooks_reports_missing_colab_metadata():
+def _check_notebooks():
     spec = importlib.util.spec_from_file_location("course_check_notebooks",
                                                   ROOT / "tools" / "check_notebooks.py")
     check = importlib.util.module_from_spec(spec)
@@ -154,6 +150,36 @@ def test_check_notebooks_reports_missing_colab_metadata():
         spec.loader.exec_module(check)
     finally:
         sys.dont_write_bytecode = saved
+    return check
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_install_cell_problems_notebook_has_the_one_hidden_form_cell(path):
+    check = _check_notebooks()
+    notebook = nbformat.read(path, as_version=4)
+    assert check.install_cell_problems(notebook) == []
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    assert cell.source.startswith("# @title ")  # Colab shows the title, not the code
+
+
+def test_install_cell_problems_edited_or_visible_cell_is_reported_and_fixed():
+    check = _check_notebooks()
+    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    cell.source = cell.source.replace("keras-unet==0.1.2", "keras-unet")
+    del cell.metadata["cellView"]
+    assert check.install_cell_problems(notebook) == [
+        "its install cell differs from tools/install_cell.py",
+        "its install cell is not a hidden form cell"]
+    check.copy_install_cell(notebook)
+    assert check.install_cell_problems(notebook) == []
+    notebook.cells.append(nbformat.v4.new_code_cell('COURSE_SOURCE = ""'))
+    assert check.install_cell_problems(notebook) == [
+        "2 install cells (code cells setting COURSE_SOURCE), not 1"]
+
+
+def test_check_notebooks_reports_missing_colab_metadata():
+    check = _check_notebooks()
     notebook = nbformat.v4.new_notebook()
     assert check.colab_gpu_problems(notebook) == [
         "metadata accelerator is not 'GPU'", "metadata colab.gpuType is not 'T4'"]

@@ -5,7 +5,12 @@
   so that an Open-in-Colab badge starts a T4 runtime rather than a CPU one. jupytext
   does not carry this metadata in the .py, so --fix writes it into each .ipynb;
 - every .ipynb has a py:percent partner, and the two agree (the .py is regenerated
-  from the .ipynb with jupytext and compared: timestamps are not trusted).
+  from the .ipynb with jupytext and compared: timestamps are not trusted);
+- every notebook's install cell is tools/install_cell.py, word for word, as a Colab form
+  cell (``cellView: "form"``, and hidden in Jupyter): the one source of the install
+  logic. Edit tools/install_cell.py, then run ``make sync-notebooks``, which copies it
+  into every notebook. A notebook's install cell is its code cell that sets
+  ``COURSE_SOURCE``.
 
 With --fix, the .py files are the source: each .ipynb is rewritten from its .py,
 clean, and the .py is rewritten in jupytext's canonical form.
@@ -26,6 +31,38 @@ NOTEBOOKS = ROOT / "notebooks"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 # What Colab writes when a notebook is saved with Runtime > Change runtime type > T4 GPU.
 COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+INSTALL_CELL = ROOT / "tools" / "install_cell.py"
+# Colab shows a form cell as its title and fields; Jupyter collapses a hidden source.
+FORM_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
+
+
+def install_cell_source() -> str:
+    return INSTALL_CELL.read_text(encoding="utf-8").rstrip("\n")
+
+
+def _install_cells(notebook: nbformat.NotebookNode) -> list:
+    return [cell for cell in notebook.cells
+            if cell.cell_type == "code" and "\nCOURSE_SOURCE = " in "\n" + cell.source]
+
+
+def install_cell_problems(notebook: nbformat.NotebookNode) -> list[str]:
+    """How `notebook`'s install cell differs from tools/install_cell.py as a form cell."""
+    cells = _install_cells(notebook)
+    if len(cells) != 1:
+        return [f"{len(cells)} install cells (code cells setting COURSE_SOURCE), not 1"]
+    found = []
+    if cells[0].source != install_cell_source():
+        found.append("its install cell differs from tools/install_cell.py")
+    if cells[0].metadata.get("cellView") != "form" \
+            or not cells[0].metadata.get("jupyter", {}).get("source_hidden"):
+        found.append("its install cell is not a hidden form cell")
+    return found
+
+
+def copy_install_cell(notebook: nbformat.NotebookNode) -> None:
+    for cell in _install_cells(notebook):
+        cell.source = install_cell_source()
+        cell.metadata.update(FORM_METADATA)
 
 
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -72,6 +109,7 @@ def stable_ids(notebook: nbformat.NotebookNode) -> None:
 
 def fix(py_path: Path) -> None:
     notebook = clean(jupytext.read(py_path))
+    copy_install_cell(notebook)
     stable_ids(notebook)
     # The pairing lives in pyproject.toml ([tool.jupytext]), not in each notebook.
     notebook.metadata.get("jupytext", {}).pop("formats", None)
@@ -90,6 +128,8 @@ def problems() -> list[str]:
         if as_text(clean(nbformat.reads(text, as_version=4))) != text:
             found.append(f"{ipynb.name}: not clean (outputs, execution counts or kernel); "
                          "run `make sync-notebooks`")
+        for problem in install_cell_problems(notebook):
+            found.append(f"{ipynb.name}: {problem}; run `make sync-notebooks`")
         py = ipynb.with_suffix(".py")
         if not py.is_file():
             found.append(f"{ipynb.name}: no paired {py.name}")
