@@ -44,7 +44,7 @@ QUICK_NB01 = helpers.BUDGETS["quick"]["01_introduction"]
 FULL_NB01 = helpers.BUDGETS["full"]["01_introduction"]
 
 # The original workshop's two recipes, read from its notebooks
-# (doktor-nick/adv-ML-image-segmentation-with-UNET). "intro cell N" is a code cell of
+# (doktor-nick/adv-ML-image-segmentation-with-UNET). "intro cell N" is cell N of
 # Unet_in_Keras_introduction.ipynb, "further cell N" of Unet_in_Keras_further_topics.ipynb,
 # N counted from 0 over all cells, markdown included.
 

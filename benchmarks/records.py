@@ -162,8 +162,10 @@ def _quick_mode(record: dict) -> list[str]:
         lines += ["", "The rows after *after* are changes to it that were measured and not "
                       "kept: see `benchmarks/bench_quick_mode.py`."]
     if record["recipes"].get("after"):
-        lines += ["", "Notebook 01 now trains as *after* and predicts with the mean of the 8 "
-                      "flips. The goal once set for it here (mean test pixel error <= "
+        lines += ["", "Notebook 01 trained as *after* from this record until 2026-12-03, "
+                      "when quick mode went back to *before* (see below); it predicts with "
+                      "the mean of the 8 flips. The goal once set for it here (mean test "
+                      "pixel error <= "
                       f"{WITHDRAWN_QUICK_PIXEL_ERROR_GOAL}) is withdrawn: {WITHDRAWN} Load "
                       "average (1 min) at the end: "
                       f"{record['load_average_at_end'][0]} (the benchmark's own training "

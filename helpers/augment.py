@@ -4,7 +4,7 @@ Introduced in notebook 01, section "Augmentation", as the fix for keras-unet's
 ``get_augmented`` traps. Random crops, flips and quarter turns move pixels
 without interpolating them, so a mask stays 0/1; brightness and contrast jitter
 touches the image only. The U-Net paper's elastic deformation (option
-``elastic``, off by default; to be taught in notebook 02) interpolates images
+``elastic``, off by default; introduced in notebook 02, section 8) interpolates images
 smoothly and masks by nearest neighbour, so masks stay 0/1 there too.
 """
 
@@ -22,8 +22,9 @@ from helpers.data import validate_pairs
 __all__ = ["WORKSHOP_AUGMENT_ARGS", "augmented_batches", "random_patches"]
 
 #: keras-unet ``get_augmented``'s arguments in the original workshop's introduction
-#: (Unet_in_Keras_introduction.ipynb, code cell 25). Notebook 01 shows their traps, the
-#: benchmarks time them, the slides draw them; all read them from here. Read-only.
+#: (Unet_in_Keras_introduction.ipynb, cell 25, counting every cell from 0). Notebook 01
+#: shows their traps, the benchmarks time them, the slides draw them; all read them from
+#: here. Read-only.
 WORKSHOP_AUGMENT_ARGS = MappingProxyType({
     "rotation_range": 15.0,
     "width_shift_range": 0.05,
@@ -392,7 +393,7 @@ def augmented_batches(
         Per-pixel loss weights (e.g. `border_weight_map`), cut, turned and
         deformed exactly as the masks. Then each batch is (images, masks,
         weights), which ``model.fit`` passes to the loss as ``sample_weight``.
-        To be taught in notebook 02.
+        Introduced in notebook 02, section 8.
 
     Returns
     -------

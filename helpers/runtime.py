@@ -343,8 +343,8 @@ def setup(
         Print the summary and advice.
     deterministic : bool, default False
         Also call ``tf.config.experimental.enable_op_determinism()``, so that a run
-        repeats bit for bit on the same machine and versions (to be taught in
-        notebook 02). As TensorFlow's documentation of that function says, it
+        repeats bit for bit on the same machine and versions (introduced in
+        notebook 01, Setup). As TensorFlow's documentation of that function says, it
         can slow a model down (on GPUs mostly), and the few ops without a
         deterministic version then raise ``UnimplementedError``. It stays on for
         the rest of the session: restart the runtime to turn it off.

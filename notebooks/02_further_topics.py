@@ -31,7 +31,8 @@
 # reports the hardware, seeds, chooses the budget (the `MODE` switch, which
 # `UNET_COURSE_MODE` overrides when set) and mounts Drive on Colab.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Setup: on Colab, installs keras-unet and the course's `helpers`
 # On Colab, leave this empty: the course comes from your Drive's `unet-course` folder,
 # an uploaded wheel, or GitHub. Or give a folder, wheel or URL of the course here.
 COURSE_SOURCE = ""  # @param {type:"string"}
@@ -157,56 +158,39 @@ all_interior_error = helpers.pixel_error(y_test, np.ones_like(y_test))
 print(f"all-interior guess, test pixel error: {all_interior_error:.3f}")
 
 # %% [markdown]
-# The budget. Quick mode (the default on a CPU) trains the main model for a few
-# hundred steps and each comparison for far fewer, with a smaller network: too
-# little to rank close contenders, so read its comparisons as demonstrations.
-# Full mode (the default on a GPU) trains longer; prefer its numbers.
+# The budget, from `helpers.BUDGETS`, the one table that the notebooks, the
+# benchmarks and the slides read. Quick mode (the default on a CPU) trains the
+# main model for a few hundred steps and each comparison for far fewer, with a
+# smaller network: too little to rank close contenders, so read its comparisons
+# as demonstrations. Full mode (the default on a GPU) trains the main model,
+# each comparison and section 8's methods 15 to 25 times as many steps (the
+# ratios are printed below); each comparison is still a single run.
 
 # %%
-if QUICK:
-    FILTERS, PATCH, BATCH, MAIN_STEPS = 16, 128, 8, 320
-    COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = 8, 96, 4, 25
-    PAPER_STEPS = 200  # section 8: the main model's network, three times
-else:
-    FILTERS, PATCH, BATCH, MAIN_STEPS = 32, 256, 8, 8000
-    COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = 16, 128, 10, 150
-    PAPER_STEPS = 2000
+budget = course.budget["02_further_topics"]  # helpers.BUDGETS: this mode's steps and sizes
+FILTERS, PATCH, BATCH, MAIN_STEPS = (budget[key] for key in ("filters", "patch", "batch",
+                                                              "main_steps"))
+COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = (
+    budget[key] for key in ("compare_filters", "compare_patch", "compare_epochs",
+                            "compare_steps"))
+PAPER_STEPS = budget["paper_steps"]  # section 8: the main model's network, three times
 print(f"main model: {FILTERS} filters, {MAIN_STEPS} steps of {BATCH} x {PATCH}^2 crops; "
       f"comparisons: {COMPARE_FILTERS} filters, {COMPARE_EPOCHS * COMPARE_STEPS} steps each; "
       f"section 8: {FILTERS} filters, {PAPER_STEPS} steps each")
-
-
-def build_unet(filters, bn_momentum=None, **changes):
-    """Notebook 01's U-Net (helpers.COURSE_UNET), with `changes` to its settings."""
-    net = custom_unet(filters=filters, **{**helpers.COURSE_UNET, **changes})
-    # keras-unet declares its one input as a list, so Keras warns whenever the model is
-    # called on an array; the same layers on the bare input take arrays quietly (notebook 01).
-    net = keras.Model(net.inputs[0], net.outputs[0], name=net.name)
-    if bn_momentum is not None:  # custom_unet has no option for it; see section 2
-        helpers.set_batch_norm_momentum(net, bn_momentum)
-    return net
+full_budget = helpers.BUDGETS["full"]["02_further_topics"]
+compare_steps = COMPARE_EPOCHS * COMPARE_STEPS
+print("full mode / quick mode, steps: main model "
+      f"{full_budget['main_steps'] / MAIN_STEPS:.1f}, each comparison "
+      f"{full_budget['compare_epochs'] * full_budget['compare_steps'] / compare_steps:.1f}, "
+      f"section 8 {full_budget['paper_steps'] / PAPER_STEPS:.1f}")
 
 
 # %% [markdown]
 # **Exercises.** Each main section has one, inside it: a task, a cell for your
 # answer (it runs harmlessly as shipped), a self-check that compares your answer
 # with a computation of its own and says "correct", "not yet" or "not
-# attempted", and a hidden solution (double-click to open it).
-
-# %%
-def self_check(name, answer, expected, *, rtol=0.0):
-    """Print and return "correct", "not yet" or "not attempted" for one answer."""
-    if answer is None:
-        verdict = "not attempted"
-    elif isinstance(expected, str):
-        verdict = "correct" if str(answer).strip().lower() == expected.lower() else "not yet"
-    else:
-        try:
-            verdict = "correct" if np.allclose(answer, expected, rtol=rtol, atol=0) else "not yet"
-        except (TypeError, ValueError):
-            verdict = "not yet"
-    print(f"{name}: {verdict}")
-    return verdict
+# attempted" (`helpers.check_answer`, as in notebook 01), and a hidden solution
+# (double-click to open it).
 
 # %% [markdown]
 # # 1. Full resolution by tiling
@@ -225,7 +209,7 @@ def self_check(name, answer, expected, *, rtol=0.0):
 keras.utils.set_random_seed(course.seed)  # this section's own seed
 strategy = helpers.distribution_strategy()
 with strategy.scope():
-    model = build_unet(FILTERS)
+    model = helpers.course_unet(FILTERS)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=1e-3),
         loss=helpers.bce_jaccard_loss,
@@ -339,11 +323,16 @@ for ax, overlap in zip(axes, (0, TILE // 4), strict=True):
 plt.show()
 
 # %% [markdown]
-# **The seams.** Where does each method go wrong? We compare the error within
+# **The seams.** Where does each method go wrong? We measure the error within
 # 8 pixels on either side of the 128-pixel grid lines (where the non-overlapping
 # tiles meet: rows and columns 120-135, 248-263 and 376-391, 8 pixels from each of
-# the two tiles; `helpers.tile_border_band`, which the benchmarks use too) with
-# the error elsewhere.
+# the two tiles; `helpers.tile_border_band`, which the benchmarks use too). Those
+# rows and columns may be harder or easier than the rest of the image for
+# reasons of their own, so the reference is the same network on the **whole
+# image** at once (512 is a multiple of 16, so it fits), which has no seams at
+# all: what a tiling adds to the whole image's error in that band is its seam
+# error. (The benchmarks' seam error, in the README, subtracts the error
+# elsewhere in the same image instead.)
 
 # %%
 def error_table(predictions, band, band_name):
@@ -356,14 +345,16 @@ def error_table(predictions, band, band_name):
     return pd.DataFrame(table).T
 
 
-tiling_table = error_table({"non-overlapping tiles": plain, "overlap-tile": blended},
+whole = model.predict(x_test, batch_size=1, verbose=0)  # no tiles, no seams
+tiling_table = error_table({"whole image (no tiles)": whole, "non-overlapping tiles": plain,
+                            "overlap-tile": blended},
                            helpers.tile_border_band(x_test.shape[1:3], tile_size=TILE, width=8),
                            "near tile borders")
 tiling_table["seam error"] = tiling_table["error near tile borders"] - \
-    tiling_table["error elsewhere"]
+    tiling_table.loc["whole image (no tiles)", "error near tile borders"]
 print(tiling_table.round(4).to_string())
-# The lessons, checked on this run: pasted tiles err more at their borders, and
-# blending removes most of that excess without costing accuracy overall.
+# The lessons, checked on this run: pasted tiles err more at their borders than the
+# whole image does, and blending removes most of that excess without costing accuracy.
 assert tiling_table.loc["non-overlapping tiles", "seam error"] > 0, tiling_table
 assert tiling_table.loc["overlap-tile", "seam error"] < \
     0.5 * tiling_table.loc["non-overlapping tiles", "seam error"], tiling_table
@@ -384,9 +375,10 @@ for ax in axes:
 plt.show()
 
 # %% [markdown]
-# **The image's border.** `predict_tiled` mirrored nothing here. What would
-# mirroring 16 pixels (half the overlap, as the U-Net paper's mirror gives the
-# border context) buy, and cost? We pad the images ourselves with
+# **The image's border.** `predict_tiled` mirrored nothing here. The U-Net
+# paper mirrors all the context that its valid convolutions lose at the
+# image's border (its figure 2). We try less, 16 pixels (half the overlap, the
+# course's choice): what does that buy, and cost? We pad the images ourselves with
 # `np.pad(..., mode="reflect")`, predict, crop back, and compare the error in
 # the outermost 16 pixels and the time:
 
@@ -440,7 +432,7 @@ def check_exercise_1(answer_512, answer_600):
         tiles_seen.clear()
         helpers.predict_tiled(counting_identity, np.zeros((side, side)), tile_size=TILE,
                               overlap=overlap)
-        verdicts.append(self_check(name, answer, sum(tiles_seen)))
+        verdicts.append(helpers.check_answer(name, answer, sum(tiles_seen)))
     return all(verdict == "correct" for verdict in verdicts)
 
 
@@ -465,8 +457,8 @@ assert check_exercise_1(tiles_per_image(512, TILE, 64), tiles_per_image(600, TIL
 # blend them (the blend is this course's choice; the U-Net paper's valid
 # convolutions let its tiles abut). keras-unet's patch helpers assume square
 # images and overwrite where tiles overlap. `predict_tiled` mirrors the border
-# only where that costs no tile; the table above shows what a full mirror
-# would change on these images.
+# only where that costs no tile; the table above shows what mirroring 16
+# pixels would change on these images.
 
 # %% [markdown]
 # # 2. Loss functions
@@ -534,7 +526,9 @@ plt.show()
 
 # %% [markdown]
 # Now the race. `train_compare` builds, compiles and fits one small U-Net; all
-# runs share the data stream (same seed) and the budget. Curves are measured on
+# runs share the data stream (same seed) and the budget. Sections 2 to 4 ask
+# for some settings twice (Adam with BCE + Jaccard, say); such a run is trained
+# once, and its line says when it is reused. Curves are measured on
 # the centre 256×256 of the validation images, to save time.
 #
 # One trap first. Batch normalisation keeps running averages of each layer's
@@ -555,7 +549,9 @@ print(f"after {compare_total_steps} steps, the share of the starting value left:
 # %%
 val_crops = (x_val[:, 128:384, 128:384], y_val[:, 128:384, 128:384])
 all_interior_val_error = helpers.pixel_error(y_val, np.ones_like(y_val))
-finished_runs = {}  # by settings: a section reuses a run another made, in any order
+# Runs by their settings: a later section that asks for the same settings (loss,
+# optimiser, seed, batch norm) gets the run already trained, and its line says so.
+finished_runs = {}
 
 
 def predict_directly(net, images):
@@ -575,7 +571,7 @@ def train_compare(loss, optimizer, *, seed=42, use_batch_norm=True, label=""):
     if key not in finished_runs:
         keras.utils.set_random_seed(seed)
         with strategy.scope():
-            net = build_unet(COMPARE_FILTERS, use_batch_norm=use_batch_norm, bn_momentum=0.9)
+            net = helpers.course_unet(COMPARE_FILTERS, use_batch_norm=use_batch_norm, bn_momentum=0.9)
             net.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[0], threshold=0.5, name="iou_membrane")])
         start = time.perf_counter()
@@ -594,10 +590,13 @@ def train_compare(loss, optimizer, *, seed=42, use_batch_norm=True, label=""):
             "predicted membrane": float(np.mean(probabilities < 0.5)),
             "seconds": seconds,
         })
+        reused = ""
+    else:
+        reused = " (these settings ran before: that run, not a new one)"
     net, history, result = finished_runs[key]
     result = {"run": label, **result}
     print(", ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
-                    for k, v in result.items()))
+                    for k, v in result.items()) + reused)
     return net, history, result
 
 # %%
@@ -635,7 +634,8 @@ plt.show()
 # the all-interior guess on validation (asserted above). Read the *predicted
 # membrane* column against the truth, printed under the table. Now take
 # away batch norm, as the original workshop's models had it
-# (`use_batch_norm=False`; further-topics notebook, code cell 24), and race
+# (`use_batch_norm=False`; its further-topics notebook, cell 24, counting every
+# cell from 0, markdown too), and race
 # `jaccard_distance` against the soft Jaccard again:
 
 # %%
@@ -689,7 +689,7 @@ def check_exercise_2(dice_answer, jaccard_answer):
                                ("soft Jaccard", helpers.soft_jaccard_loss, jaccard_answer)):
         loss_a, loss_b = (float(keras.ops.convert_to_numpy(loss(strip, p))[0])
                           for p in (prediction_a, prediction_b))
-        verdicts.append(self_check(f"{name} prefers", answer, "A" if loss_a < loss_b else "B"))
+        verdicts.append(helpers.check_answer(f"{name} prefers", answer, "A" if loss_a < loss_b else "B"))
     return all(verdict == "correct" for verdict in verdicts)
 
 
@@ -729,7 +729,7 @@ assert (dice_a > dice_b) != (iou_a > iou_b)  # the two losses disagree here
 # Same loss (BCE + Jaccard), same budget; Adam, SGD with momentum, and RMSprop.
 # The workshop trained with Adam at its default learning rate of 10⁻³ and, for
 # comparison, with SGD at a learning rate of 0.01 and momentum 0.99
-# (further-topics notebook, code cells 28 and 47), both with keras-unet's
+# (further-topics notebook, cells 28 and 47, counting every cell from 0), both with keras-unet's
 # `jaccard_distance`; here both use BCE + Jaccard, and we add RMSprop.
 #
 # **Discussion question.** On this data and in this budget, does Adam beat the
@@ -770,7 +770,7 @@ print(f"Validation pixel error: Adam {adam_error:.3f}, workshop SGD {sgd_error:.
 # One run each, one seed: section 4 measures how much of such a gap is luck.
 
 # %% [markdown]
-# Adam (Kingma and Ba, 2014, [arXiv:1412.6980](https://arxiv.org/abs/1412.6980))
+# Adam (Kingma and Ba, 2015, ICLR, [arXiv:1412.6980](https://arxiv.org/abs/1412.6980))
 # scales each weight's step by a running estimate of its gradient's size, so
 # the size of its first steps hardly depends on the scale of the gradient
 # (exercise 3 shows it), which makes it forgiving of the learning rate. Plain
@@ -797,8 +797,8 @@ def check_exercise_3(small_answer, large_answer):
     keras.optimizers.Adam(learning_rate=1e-3).apply_gradients(
         [(keras.ops.convert_to_tensor(np.array([1e-3, 1e3], "float32")), weights)])
     small, large = np.abs(keras.ops.convert_to_numpy(weights))
-    return [self_check("gradient 0.001", small_answer, small, rtol=0.01),
-            self_check("gradient 1000", large_answer, large, rtol=0.01)] == ["correct"] * 2
+    return [helpers.check_answer("gradient 0.001", small_answer, small, rtol=0.01, atol=0),
+            helpers.check_answer("gradient 1000", large_answer, large, rtol=0.01, atol=0)] == ["correct"] * 2
 
 
 check_exercise_3(adam_step_small_gradient, adam_step_large_gradient);
@@ -857,8 +857,8 @@ decided_on = None
 def check_exercise_4(run_answer, images_answer):
     errors = {label: helpers.pixel_error(y_val, predict_directly(net, x_val))
               for label, (net, _, _) in restart_runs.items()}  # measured afresh
-    return [self_check("kept run", run_answer, min(errors, key=errors.get)),
-            self_check("decided on", images_answer, "validation")] == ["correct"] * 2
+    return [helpers.check_answer("kept run", run_answer, min(errors, key=errors.get)),
+            helpers.check_answer("decided on", images_answer, "validation")] == ["correct"] * 2
 
 
 check_exercise_4(kept_run, decided_on);
@@ -908,7 +908,7 @@ def step_time(net, batch, tile, steps=3):
 # %%
 keras.utils.set_random_seed(5)  # this section's own seed
 with strategy.scope():
-    probe_net = build_unet(FILTERS)
+    probe_net = helpers.course_unet(FILTERS)
     probe_net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
 memory_rows = []
 for batch, tile in ((4, 128), (8, 128), (16, 128), (4, 256)) if QUICK else \
@@ -948,8 +948,8 @@ megabytes_batch_16_tile_256 = None
 
 # %%
 def check_exercise_5(answer):
-    return self_check("batch 16, tile 256", answer, activation_megabytes(probe_net, 16, 256),
-                      rtol=0.01) == "correct"
+    return helpers.check_answer("batch 16, tile 256", answer, activation_megabytes(probe_net, 16, 256),
+                      rtol=0.01, atol=0) == "correct"
 
 
 check_exercise_5(megabytes_batch_16_tile_256);
@@ -968,14 +968,25 @@ assert check_exercise_5(row["activation memory estimate (MB)"] * 2 * 4)
 # %% [markdown]
 # # 6. Checkpoint and resume
 #
-# Colab can disconnect a session that sits idle or runs long (its
-# [FAQ](https://research.google.com/colaboratory/faq.html) gives no fixed
-# limits). Two callbacks make a long training safe:
-# `ModelCheckpoint(save_best_only=True)` keeps the best model so far, and
+# Colab can disconnect a session that sits idle or runs long. Its
+# [FAQ](https://research.google.com/colaboratory/faq.html) ("How long can
+# notebooks run in Colab?") says that runtimes have a maximum lifetime, that
+# notebooks disconnect when left idle for too long, and that both limits vary
+# over time and with your usage. Two
+# callbacks make a long training safe:
 # [`BackupAndRestore`](https://keras.io/api/callbacks/backup_and_restore/)
 # saves the whole training state every epoch, so that calling `fit` again
-# *resumes* where it stopped. Both write to `course.checkpoint_dir`,
-# on Drive when it is mounted. We simulate a disconnect at the end of epoch 2.
+# *resumes* where it stopped, and a best-only checkpoint keeps the best model
+# so far. For the checkpoint the course uses `helpers.atomic_checkpoint`, which
+# does what Keras's `ModelCheckpoint(save_best_only=True)` does, with two
+# differences. Keras's own rewrites the `.keras` file in place, so a runtime that dies while it
+# saves leaves no loadable model, not even the last good one (the course's
+# tests kill a training mid-save to check both). `atomic_checkpoint` writes
+# each save to a new file and then renames it over the old one; and if the
+# folder stops taking files (Drive gone), it goes on saving to the runtime's
+# local disk, where Keras's own stops the training with an error. Both write to
+# `course.checkpoint_dir`, on Drive when it is mounted. We simulate a
+# disconnect at the end of epoch 2.
 
 # %%
 import shutil
@@ -997,7 +1008,7 @@ class Disconnect(keras.callbacks.Callback):
 def resumable_fit(extra_callbacks):
     keras.utils.set_random_seed(1)  # this section's own seed
     with strategy.scope():
-        net = build_unet(COMPARE_FILTERS)
+        net = helpers.course_unet(COMPARE_FILTERS)
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
     epochs_run = []
     net.fit(
@@ -1006,7 +1017,7 @@ def resumable_fit(extra_callbacks):
         validation_data=(x_val[:, 128:384, 128:384], y_val[:, 128:384, 128:384]),
         callbacks=[
             keras.callbacks.BackupAndRestore(backup_dir),
-            keras.callbacks.ModelCheckpoint(resume_checkpoint, save_best_only=True),
+            helpers.atomic_checkpoint(resume_checkpoint, save_best_only=True),
             keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e + 1)),
             *extra_callbacks,
         ],
@@ -1040,8 +1051,8 @@ first_epoch_resumed = None
 # %%
 def check_exercise_6(answer):
     if answer is None:  # the experiment takes a few seconds: run it only for an answer
-        return self_check("first epoch after resuming", None, 0) == "correct"
-    return self_check("first epoch after resuming", answer,
+        return helpers.check_answer("first epoch after resuming", None, 0) == "correct"
+    return helpers.check_answer("first epoch after resuming", answer,
                       first_epoch_after_disconnect(3)) == "correct"
 
 
@@ -1108,9 +1119,9 @@ assert np.allclose(served_probability, predict_directly(model, x_test[:1]), atol
 # the model too.
 
 # %% [markdown]
-# **Section summary.** On Colab, train with `ModelCheckpoint` and
-# `BackupAndRestore` writing to Drive: after a disconnect, run `fit` again and
-# it resumes. To use the model elsewhere, export it (a SavedModel, or ONNX) and
+# **Section summary.** On Colab, train with `BackupAndRestore` and a best-only
+# checkpoint that is saved atomically (`helpers.atomic_checkpoint`), both
+# writing to Drive: after a disconnect, run `fit` again and it resumes. To use the model elsewhere, export it (a SavedModel, or ONNX) and
 # check that the reload predicts what the model in memory does.
 
 # %% [markdown]
@@ -1307,8 +1318,8 @@ def check_exercise_7(pixel_answer, v_rand_answer):
     thresholds = sweep["threshold"].to_numpy()
     pixel_errors = [helpers.pixel_error(y_val, val_probabilities, threshold=cut)
                     for cut in thresholds]  # computed afresh
-    return [self_check("pixel error", pixel_answer, thresholds[np.argmin(pixel_errors)]),
-            self_check("V_rand", v_rand_answer, threshold)] == ["correct"] * 2
+    return [helpers.check_answer("pixel error", pixel_answer, thresholds[np.argmin(pixel_errors)]),
+            helpers.check_answer("V_rand", v_rand_answer, threshold)] == ["correct"] * 2
 
 
 check_exercise_7(best_threshold_pixel, best_threshold_v_rand);
@@ -1335,11 +1346,14 @@ assert check_exercise_7(best["pixel_error"], best["v_rand"])
 # Besides the network, the U-Net paper (Ronneberger, Fischer and Brox, 2015,
 # "U-Net: Convolutional Networks for Biomedical Image Segmentation", MICCAI,
 # [arXiv:1505.04597](https://arxiv.org/abs/1505.04597)) trains with two
-# methods of its own, both aimed at cells that touch:
+# methods of its own:
 #
 # - a **border weight map** (its equation 2) that makes the loss care most
-#   about the thin membranes between two cells;
-# - **elastic deformation** (its section 3.1) as augmentation.
+#   about the thin membranes between two cells, aimed at cells that touch (its
+#   section 3: "to force the network to learn the small separation borders");
+# - **elastic deformation** (its section 3.1) as augmentation, aimed at having
+#   few training images (section 3.1: elastic deformations "seem to be the key
+#   concept to train a segmentation network with very few annotated images").
 #
 # ## Border weights
 #
@@ -1369,8 +1383,9 @@ assert np.isclose(toy_weights[0, 2], by_hand) and toy_weights[0, 0] == 1  # cell
 assert toy_weights[0, 1] == toy_weights[0, 3] > 1  # d1 = 1, d2 = 3: the same sum
 
 # %% [markdown]
-# On a training image: the largest weights lie in the narrow gaps between
-# cells, not on every membrane.
+# On the training images, how many membrane pixels get a bonus above 1, and
+# the median bonus, are printed below; the bonus is largest in the narrow gaps
+# between cells, where d1 + d2 is smallest (the map shows one image).
 
 # %%
 train_weights = helpers.border_weight_map(y_train)  # all 24 masks at once: w_c over all
@@ -1378,6 +1393,9 @@ membrane_weight, interior_weight = helpers.class_balance_weights(y_train)
 print(f"w_c: membrane {membrane_weight:.2f}, interior {interior_weight:.2f}; "
       f"largest weight {train_weights.max():.2f}")
 assert np.all(train_weights[y_train >= 0.5] == np.float32(interior_weight))  # no bonus inside
+bonus = train_weights[y_train < 0.5] - np.float32(membrane_weight)
+print(f"membrane pixels with a bonus above 1: {np.mean(bonus > 1):.0%}; "
+      f"median bonus {np.median(bonus):.1f} (w0 = 10 at most)")
 window = np.s_[0, 96:288, 96:288, 0]
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
 axes[0].imshow(x_train[window], cmap="gray")
@@ -1413,9 +1431,10 @@ assert np.all(w_batch[y_batch >= 0.5] == np.float32(interior_weight))  # cut wit
 # The paper: "random displacement vectors on a coarse 3 by 3 grid", with a
 # standard deviation of 10 pixels, interpolated smoothly over the image.
 # Tissue bends and stretches like this, so the network learns shapes it has
-# not seen. `augmented_batches(..., elastic=10)` does it: the image is
-# interpolated smoothly, the mask by nearest neighbour, so the mask stays
-# exactly binary (checked below).
+# not seen. `augmented_batches(..., elastic=10)` does it. The paper does not
+# say how it resampled images and masks; here (the course's choice) the image
+# is interpolated smoothly and the mask by nearest neighbour, so the mask
+# stays exactly binary (checked below).
 
 # %%
 plain_x, plain_y = next(helpers.augmented_batches(x_train, y_train, patch_size=256,
@@ -1448,7 +1467,7 @@ plt.show()
 def train_paper_method(label, **batch_options):
     keras.utils.set_random_seed(course.seed)
     with strategy.scope():
-        net = build_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
+        net = helpers.course_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     start = time.perf_counter()
     net.fit(helpers.augmented_batches(x_train, y_train, patch_size=PATCH, batch_size=BATCH,
@@ -1485,9 +1504,10 @@ assert (paper_table.loc["BCE + border weights", "membrane at 0.5"]
 # make membrane errors costlier, so at 0.5 the weighted network calls more
 # pixels membrane (asserted above), and the threshold chosen on validation
 # may move to make up for it (compare the threshold column). The paper
-# designed both methods to keep touching cells apart, so look at V_rand and
-# the cell counts as well as the pixel error. In quick mode these are a few
-# hundred steps from one seed (section 4 shows how far a restart alone moves a
+# designed the weights to keep touching cells apart, so look at V_rand and
+# the cell counts as well as the pixel error. In quick mode these are
+# `PAPER_STEPS` steps each (printed above the table) from one seed (section 4
+# shows how far a restart alone moves a
 # result), so no ranking here is firm. The README's "Measured once" table
 # records one GPU run at full-mode settings, 2000 steps each, scored with the
 # course's earlier Rand error (scikit-image's adapted Rand error, which counts
@@ -1505,7 +1525,7 @@ border_weight_answer = None
 def check_exercise_8(answer):
     row = np.array([[1, 0, 0, 0, 0, 0, 0, 1]], "float32")  # cells at 0 and 7
     expected = float(helpers.border_weight_map(row, class_weights=None)[0, 2])
-    return self_check("weight 2 pixels from the left cell", answer, expected, rtol=1e-3)
+    return helpers.check_answer("weight 2 pixels from the left cell", answer, expected, rtol=1e-3, atol=0)
 
 
 check_exercise_8(border_weight_answer);
@@ -1600,6 +1620,10 @@ baseline_table = pd.DataFrame(forest_rows).set_index("method")
 print(baseline_table[["training pixels", "fit seconds", "pixel_error", "iou_membrane",
                       "v_rand"]].round(4).to_string())
 assert baseline_table.iloc[2]["pixel_error"] < baseline_table.iloc[3]["pixel_error"]
+unet_row, forest_row = baseline_table.iloc[2], baseline_table.iloc[1]
+print(f"U-Net minus forest (full labels): pixel error "
+      f"{unet_row['pixel_error'] - forest_row['pixel_error']:+.4f}, V_rand "
+      f"{unet_row['v_rand'] - forest_row['v_rand']:+.4f} (one run, one seed each)")
 
 # %% [markdown]
 # How far does each see? A pixel's features come from Gaussian filters up to
@@ -1633,7 +1657,7 @@ assert window < 100 and 150 < field_of_view < 250
 # and filters chosen by hand; the U-Net sees about 200 pixels and learns its
 # own filters. Our advice: scribbles are quick to paint (here they label under
 # 1% of the pixels, checked above), so a forest gives a quick first look; the
-# table shows how far it stays from the U-Net.
+# line under the table gives how the U-Net and the forest differ in this run.
 #
 # **Exercise 9 (a bigger field of view).** A U-Net with 5 levels
 # (`num_layers=5`; tiles must then be multiples of 2⁵ = 32). How wide is its
@@ -1649,10 +1673,10 @@ field_of_view_5_levels = None
 # %%
 def check_exercise_9(answer):
     if answer is None:
-        return self_check("5 levels", None, 0) == "correct"
+        return helpers.check_answer("5 levels", None, 0) == "correct"
     keras.utils.set_random_seed(8)  # random weights: any will do
-    deeper = build_unet(4, num_layers=5)
-    return self_check("5 levels", answer, unet_field_of_view(deeper), rtol=0.1) == "correct"
+    deeper = helpers.course_unet(4, num_layers=5)
+    return helpers.check_answer("5 levels", answer, unet_field_of_view(deeper), rtol=0.1, atol=0) == "correct"
 
 
 check_exercise_9(field_of_view_5_levels);
@@ -1713,7 +1737,7 @@ n_fit = n_tissue - 4
 
 keras.utils.set_random_seed(5)  # this section's own seed
 with strategy.scope():
-    tissue_model = build_unet(COMPARE_FILTERS * 2, num_classes=3, output_activation="softmax",
+    tissue_model = helpers.course_unet(COMPARE_FILTERS * 2, num_classes=3, output_activation="softmax",
                               bn_momentum=0.9)
     tissue_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cce_jaccard_loss)
 tissue_model.fit(
@@ -1755,7 +1779,7 @@ def check_exercise_10(answer):
 
     counts = confusion_matrix(tissue_classes[n_fit:].ravel(),
                               tissue_probabilities.argmax(-1).ravel(), labels=[0, 1, 2])
-    return self_check("accuracy", answer, np.trace(counts) / counts.sum(), rtol=1e-6) == "correct"
+    return helpers.check_answer("accuracy", answer, np.trace(counts) / counts.sum(), rtol=1e-6, atol=0) == "correct"
 
 
 check_exercise_10(tissue_accuracy);
@@ -1817,8 +1841,8 @@ weight_dtype = None
 def check_exercise_11(compute_answer, weight_answer):
     layer = keras.layers.Dense(2, dtype="mixed_float16")  # the policy for this layer only
     layer.build((None, 3))  # creates the weights; no float16 sums on this CPU
-    return [self_check("computes in", compute_answer, layer.compute_dtype),
-            self_check("keeps weights in", weight_answer, layer.kernel.dtype)] == ["correct"] * 2
+    return [helpers.check_answer("computes in", compute_answer, layer.compute_dtype),
+            helpers.check_answer("keeps weights in", weight_answer, layer.kernel.dtype)] == ["correct"] * 2
 
 
 check_exercise_11(compute_dtype, weight_dtype);
@@ -1842,7 +1866,7 @@ assert check_exercise_11("float16", "float32")
 # - Our advice: Adam at 10⁻³ as a default; compare options only with the
 #   spread between seeds in mind, and keep the best restart by validation.
 # - Memory grows with batch × tile area; halve the batch first after an OOM.
-# - `ModelCheckpoint` + `BackupAndRestore` on Drive survive a disconnect;
+# - `BackupAndRestore` and an atomic best-only checkpoint on Drive survive a disconnect;
 #   export to a SavedModel (or ONNX) to use the model elsewhere, and check the
 #   reload.
 # - Measure as the field does: V_rand and V_info (thinned) as the ISBI
@@ -1852,3 +1876,21 @@ assert check_exercise_11("float16", "float32")
 # - The U-Net paper's border weights and elastic deformation are options of
 #   `augmented_batches`; judge them by cells split and merged, not pixels alone.
 # - More classes: softmax, one-hot masks, categorical loss, IoU per class.
+
+
+# %% [markdown]
+# The key figures of this run, gathered in one place (`make run` prints them
+# at the end, too).
+
+# %%
+summary = {
+    "mode": course.mode,
+    "data": "synthetic stand-in" if SYNTHETIC else "ISBI 2012",
+    "main model training (s)": round(main_seconds),
+    "test pixel error": test_scores["pixel_error"],
+    "test Rand error": test_scores["rand_error"],
+    "test V_rand (thinned), threshold 0.5": test_scores["v_rand"],
+    "test membrane IoU": test_scores["iou_membrane"],
+    "all-interior guess, pixel error": all_interior_error,
+}
+pd.Series(summary, name="this run").to_frame()

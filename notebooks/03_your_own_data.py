@@ -28,7 +28,8 @@
 # quietly, reports the hardware, seeds, chooses the budget (`MODE`, which
 # `UNET_COURSE_MODE` overrides when set) and mounts Drive on Colab.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Setup: on Colab, installs keras-unet and the course's `helpers`
 # On Colab, leave this empty: the course comes from your Drive's `unet-course` folder,
 # an uploaded wheel, or GitHub. Or give a folder, wheel or URL of the course here.
 COURSE_SOURCE = ""  # @param {type:"string"}
@@ -132,7 +133,7 @@ MODE = "auto"  # @param ["auto", "quick", "full"]
 import helpers
 
 course = helpers.setup(mode=MODE, seed=42)
-QUICK = course.quick
+budget = course.budget["03_your_own_data"]  # this mode's filters, crops and steps
 
 import time
 
@@ -319,7 +320,7 @@ def part(arrays, name):
 # %% [markdown]
 # # 5. Training, twice, on the same budget
 #
-# The course's recipe (notebook 01): keras-unet's `custom_unet` with the course's
+# The course's recipe (notebook 01): `helpers.course_unet`, keras-unet's `custom_unet` with the course's
 # settings, Adam at 10⁻³, the soft Jaccard loss, random crops with flips and
 # quarter turns (`helpers.augmented_batches`, which takes images of different
 # sizes and draws each in proportion to its number of crop positions). One network learns the three
@@ -328,11 +329,8 @@ def part(arrays, name):
 # seeds. The validation loss is measured on one crop of each validation image.
 
 # %%
-from keras_unet.models import custom_unet
-
-FILTERS = 16 if QUICK else 32
-PATCH, BATCH = (128, 8) if QUICK else (256, 8)
-EPOCHS, STEPS_PER_EPOCH = (8, 30) if QUICK else (40, 100)
+FILTERS, PATCH, BATCH = budget["filters"], budget["patch"], budget["batch"]
+EPOCHS, STEPS_PER_EPOCH = budget["epochs"], budget["steps_per_epoch"]
 side = min(256, *(min(x.shape[:2]) // 16 * 16 for x in part(normalized, "validation")))
 
 
@@ -343,12 +341,11 @@ def crops(arrays):
 
 def train(targets, classes, *, name):
     """Build, compile and fit the course U-Net on `targets`; return it, its history, seconds."""
-    settings = {**helpers.COURSE_UNET, "input_shape": (None, None, CHANNELS_IN),
-                "output_activation": "softmax" if classes > 1 else "sigmoid"}
     keras.utils.set_random_seed(4)  # the same initial weights for both
-    net = custom_unet(filters=FILTERS, num_classes=classes, **settings)
-    # keras-unet declares its input as a list; rewrapped as in notebook 01, section 4.
-    net = keras.Model(net.inputs[0], net.outputs[0], name=name)
+    # Notebook 01's U-Net (helpers.COURSE_UNET), for CHANNELS_IN channels and `classes`.
+    net = helpers.course_unet(FILTERS, name=name, input_shape=(None, None, CHANNELS_IN),
+                              num_classes=classes,
+                              output_activation="softmax" if classes > 1 else "sigmoid")
     net.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                 loss=helpers.soft_jaccard_loss)
     batches = helpers.augmented_batches(part(normalized, "train"), part(targets, "train"),
@@ -633,3 +630,20 @@ if course.runtime.is_colab:
 #    of section 1 say about them, and what did `load_folder` convert?
 # 3. In `labels_from_probabilities`, try `min_size=20`: which of the errors in
 #    the worst images does it remove?
+
+
+# %% [markdown]
+# The key figures of this run, gathered in one place (`make run` prints them
+# at the end, too).
+
+# %%
+summary = {
+    "mode": course.mode,
+    "data": "synthetic stand-in" if SYNTHETIC else ("DSB 2018" if DEMONSTRATION
+                                                      else "your folder"),
+    "training, both networks (s)": round(train_seconds),
+    "test F1 at IoU 0.5, 3 classes": summary_scores["f1@0.5"],
+    "test mean AP 0.5-0.95, 3 classes": summary_scores["mean_ap"],
+    "test pixel IoU, 3 classes": summary_scores["pixel_iou"],
+}
+pd.Series(summary, name="this run").to_frame()

@@ -718,8 +718,9 @@ def augment_symmetries(ctx: Context):
 
 
 #: The original workshop's introduction (benchmarks' ``_common.INTRO``): get_augmented's
-#: arguments are helpers.WORKSHOP_AUGMENT_ARGS (its code cell 25), with a batch of 5 and
-#: whole images resized to 128 x 128, nearest (cell 18: ``_common.resize_nearest``).
+#: arguments are helpers.WORKSHOP_AUGMENT_ARGS (its cell 25, counting every cell from 0),
+#: with a batch of 5 and whole images resized to 128 x 128, nearest (cell 18:
+#: ``_common.resize_nearest``).
 WORKSHOP_BATCH, WORKSHOP_SIZE = bench.INTRO["batch"], bench.INTRO["size"]
 
 

@@ -61,3 +61,30 @@ def test_course_unet_unknown_option_is_refused_before_building():
 def test_course_unet_filters_not_a_positive_integer_is_refused(filters):
     with pytest.raises(ValueError, match="filters must be a positive integer"):
         helpers.course_unet(filters)
+
+
+def _steps(budget: dict) -> dict:
+    if "main_steps" in budget:  # notebook 02: the main model, each comparison, section 8
+        return {"main": budget["main_steps"], "paper": budget["paper_steps"],
+                "compare": budget["compare_epochs"] * budget["compare_steps"]}
+    return {"main": budget["epochs"] * budget["steps_per_epoch"]}
+
+
+def test_budgets_full_mode_trains_15_to_25_times_the_steps():
+    # The README's settings table and notebook 02's budget cell say "15 to 25 times".
+    ratios = [_steps(helpers.BUDGETS["full"][name])[part] / steps
+              for name in NOTEBOOKS
+              for part, steps in _steps(helpers.BUDGETS["quick"][name]).items()]
+    assert 15 <= min(ratios) and max(ratios) <= 25, ratios
+
+
+def test_budgets_the_decks_training_slide_shows_notebook_01s():
+    import re
+    from pathlib import Path
+
+    deck = (Path(__file__).resolve().parents[1] / "slides" / "deck.md").read_text("utf-8")
+    shown = re.search(r"steps_per_epoch=(\d+), epochs=(\d+),\s+# full mode: (\d+), (\d+)", deck)
+    assert shown, "the deck's training slide no longer shows the budget"
+    quick, full = (helpers.BUDGETS[mode]["01_introduction"] for mode in ("quick", "full"))
+    assert [int(n) for n in shown.groups()] == [quick["steps_per_epoch"], quick["epochs"],
+                                                full["steps_per_epoch"], full["epochs"]]

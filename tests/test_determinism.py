@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # starts TensorFlow or a kernel: not in make test-fast
+
 pytest.importorskip("tensorflow")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

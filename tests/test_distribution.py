@@ -21,6 +21,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts TensorFlow or a kernel: not in make test-fast
+
 # Found, not imported: this process never needs TensorFlow (its import costs seconds).
 if not all(importlib.util.find_spec(name) for name in ("tensorflow", "keras_unet")):
     pytest.skip("needs TensorFlow and keras-unet", allow_module_level=True)

@@ -31,6 +31,7 @@ def test_read_dsb2018_manifest_lists_the_subset():
     assert all(len(digest) == 64 for digest in manifest.values())
 
 
+@pytest.mark.slow
 def test_find_dsb2018_local_mirror_is_verified_and_loads(dsb_mirror, monkeypatch):
     monkeypatch.setenv("UNET_COURSE_DATA", str(dsb_mirror.parent))
     folder = find_dsb2018()

@@ -7,6 +7,8 @@ import pytest
 
 from helpers import bce_jaccard_loss, export_round_trip
 
+pytestmark = pytest.mark.slow  # starts TensorFlow or a kernel: not in make test-fast
+
 keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # starts TensorFlow or a kernel: not in make test-fast
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNNER = REPO_ROOT / "tools" / "run_notebooks.py"
 PAUSE_S = 2.0

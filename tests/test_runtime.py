@@ -493,6 +493,7 @@ def test_detect_runtime_does_not_start_devices(stand_in_tensorflow):
 # --------------------------------------------------------------------------- quiet start
 
 
+@pytest.mark.slow
 def test_setup_first_import_of_tensorflow_is_silent(tmp_path):
     code = (
         "import sys, helpers\n"

@@ -77,7 +77,7 @@ def test_course_unet_settings_are_those_notebook_01_explains():
 
 
 def test_workshop_augment_args_are_the_cited_recipe():
-    # Unet_in_Keras_introduction.ipynb, code cell 25 (shared/reference/seed-recipes.md).
+    # Unet_in_Keras_introduction.ipynb, cell 25 (shared/reference/seed-recipes.md).
     assert dict(helpers.WORKSHOP_AUGMENT_ARGS) == {
         "rotation_range": 15.0, "width_shift_range": 0.05, "height_shift_range": 0.05,
         "shear_range": 30, "zoom_range": 0.2, "horizontal_flip": True, "vertical_flip": True,
