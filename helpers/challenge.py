@@ -43,6 +43,7 @@ bits.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -352,5 +353,8 @@ def isbi_rand_error(masks, probabilities, *, threshold=None):
     return _measure("rand_error", masks, probabilities, threshold, False)
 
 
+# Both parts dedented first: Python 3.13 strips a docstring's indentation when it
+# compiles it, so an indented tail appended as it is would stay indented.
 for _function in (v_rand, v_info, isbi_pixel_error, isbi_rand_error):
-    _function.__doc__ += _PARAMETERS
+    _function.__doc__ = (inspect.cleandoc(_function.__doc__) + "\n\n"
+                         + inspect.cleandoc(_PARAMETERS))

@@ -57,7 +57,11 @@ def fresh_venv(tmp_path) -> Path:
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
                            "['purelib'])"], capture_output=True, text=True, check=True).stdout
-    (Path(site.strip()) / "colab-preinstalled.pth").write_text(f"{shadow}\n")
+    # addsitedir, not a bare path: it also runs the .pth files there, as Colab's own
+    # site-packages does (setuptools' distutils-precedence.pth gives keras-unet the
+    # `distutils` that Python 3.12 and later no longer have).
+    (Path(site.strip()) / "colab-preinstalled.pth").write_text(
+        f"import site; site.addsitedir({str(shadow)!r})\n")
     probe = subprocess.run(
         [str(python), "-c", "import importlib.util as u, json; print(json.dumps({n: u.find_spec(n)"
          " is not None for n in ('helpers', 'keras_unet', 'tensorflow', 'keras')}))"],
