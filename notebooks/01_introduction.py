@@ -147,9 +147,8 @@ elif missing:
 #
 # The budget is the `MODE` switch: `auto` means `full` on a GPU and `quick` on a
 # CPU. Quick mode's training (section 5 prints its steps and its time) took 86 s
-# on a 2-core AMD EPYC when the README's records were measured, and 390 s on a
-# slower machine of the same kind on 2026-12-03. The lesson is the same, the
-# result a little worse. The environment variable `UNET_COURSE_MODE`
+# on a 2-core AMD EPYC when the README's records were measured; a slower or busier
+# machine takes longer. The lesson is the same, the result a little worse. The environment variable `UNET_COURSE_MODE`
 # (`quick` or `full`), when set, overrides `MODE`: that is how headless runs and
 # tests choose.
 

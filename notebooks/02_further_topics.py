@@ -168,11 +168,10 @@ print(f"all-interior guess, test pixel error: {all_interior_error:.3f}")
 
 # %%
 budget = course.budget["02_further_topics"]  # helpers.BUDGETS: this mode's steps and sizes
-FILTERS, PATCH, BATCH, MAIN_STEPS = (budget[key] for key in ("filters", "patch", "batch",
-                                                              "main_steps"))
-COMPARE_FILTERS, COMPARE_PATCH, COMPARE_EPOCHS, COMPARE_STEPS = (
-    budget[key] for key in ("compare_filters", "compare_patch", "compare_epochs",
-                            "compare_steps"))
+FILTERS, PATCH, BATCH = budget["filters"], budget["patch"], budget["batch"]
+MAIN_STEPS = budget["main_steps"]
+COMPARE_FILTERS, COMPARE_PATCH = budget["compare_filters"], budget["compare_patch"]
+COMPARE_EPOCHS, COMPARE_STEPS = budget["compare_epochs"], budget["compare_steps"]
 PAPER_STEPS = budget["paper_steps"]  # section 8: the main model's network, three times
 print(f"main model: {FILTERS} filters, {MAIN_STEPS} steps of {BATCH} x {PATCH}^2 crops; "
       f"comparisons: {COMPARE_FILTERS} filters, {COMPARE_EPOCHS * COMPARE_STEPS} steps each; "
