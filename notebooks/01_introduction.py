@@ -249,7 +249,8 @@ answer_1 = None  # your answer, e.g. [[0.0, 0.0], [0.0, 0.0]]
 # The self-check compares your answer with what Keras's own layers compute
 # (`helpers.check_answer` gives the verdict). It says `correct`, `not yet`, or
 # `not attempted` (while the answer is `None`). The exercises below work the
-# same way; exercises 3 and 6 check what your code does with checks of their own.
+# same way, but for two: exercise 3 runs your code, and exercise 6 computes the
+# validation errors itself.
 
 # %%
 def check_exercise_1(answer):
@@ -1400,8 +1401,7 @@ print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.1f} MB); "
 # on 256-pixel crops with 32 filters. Measured once on a GPU, not by
 # this notebook (the README's "Measured once" table), its test pixel error was
 # 0.0787 (0.0782 with the mean of 8 flips), against quick mode's 0.0857 (0.0817)
-# at 8 x 50 steps over three seeds (the README's records): both near the
-# label-noise floor of section 6.
+# at 8 x 50 steps over three seeds (the README's records, not this run).
 # The U-Net paper's "pixel error" of 0.0611 (Ronneberger et al. 2015, table 1)
 # is another measure (1 - the best F-score over thresholds, which notebook 02,
 # section 7, computes), on other images (the challenge's own test set), with 64

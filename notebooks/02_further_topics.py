@@ -331,7 +331,7 @@ plt.show()
 # image** at once (512 is a multiple of 16, so it fits), which has no seams at
 # all: what a tiling adds to the whole image's error in that band is its seam
 # error. (The benchmarks' seam error, in the README, subtracts the error
-# elsewhere in the same image instead.)
+# elsewhere in the same image, and is then compared with the whole image's own.)
 
 # %%
 def error_table(predictions, band, band_name):
