@@ -39,7 +39,7 @@ BUDGETS = MappingProxyType({
         "02_further_topics": {"filters": 16, "patch": 128, "batch": 8, "main_steps": 320,
                               "compare_filters": 8, "compare_patch": 96,
                               "compare_epochs": 4, "compare_steps": 20,
-                              "paper_steps": 120},
+                              "paper_steps": 96},
         "03_your_own_data": {"filters": 16, "patch": 128, "batch": 8,
                              "epochs": 8, "steps_per_epoch": 30},
     }),

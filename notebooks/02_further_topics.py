@@ -1494,7 +1494,14 @@ print(f"{PAPER_STEPS} steps each; true cells in the test images: "
       f"{helpers.split_merge_counts(y_test, y_test)['true_cells']}")
 print(paper_table.round(4).to_string())
 print(f"truth: membrane {np.mean(y_test < 0.5):.3f} of the test pixels")
-assert (paper_table["pixel error"] < all_interior_error).all(), paper_table
+all_interior_scores = helpers.evaluate(y_test, np.ones_like(y_test), threshold=0.5)
+print(f"all-interior guess: V_rand {all_interior_scores['v_rand']:.3f}, "
+      f"pixel error {all_interior_error:.3f}")
+worse_pixels = paper_table.index[paper_table["pixel error"] > all_interior_error]
+print("pixel error above the all-interior guess's at the threshold chosen for V_rand:",
+      ", ".join(worse_pixels) or "none")
+# Each learned cells: far above the all-interior guess on the measure its threshold chose.
+assert (paper_table["V_rand"] > all_interior_scores["v_rand"] + 0.3).all(), paper_table
 assert (paper_table.loc["BCE + border weights", "membrane at 0.5"]
         > paper_table.loc["BCE", "membrane at 0.5"]), paper_table  # the weights favour membrane
 
@@ -1504,7 +1511,10 @@ assert (paper_table.loc["BCE + border weights", "membrane at 0.5"]
 # pixels membrane (asserted above), and the threshold chosen on validation
 # may move to make up for it (compare the threshold column). The paper
 # designed the weights to keep touching cells apart, so look at V_rand and
-# the cell counts as well as the pixel error. In quick mode these are
+# the cell counts as well as the pixel error. A threshold chosen for V_rand
+# need not suit the pixel error: it may call more pixels membrane than are,
+# and then the pixel error can even exceed the all-interior guess's (the line
+# under the table names any method where it did). In quick mode these are
 # `PAPER_STEPS` steps each (printed above the table) from one seed (section 4
 # shows how far a restart alone moves a
 # result), so no ranking here is firm. The README's "Measured once" table
