@@ -9,12 +9,14 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 	notebooks/03_your_own_data.ipynb
 # pytest on two workers (pytest-xdist). A notebook alone keeps little more than one of two
-# cores busy (notebook 02: 11.3 min of CPU time in 9.7 min on a 2-core Xeon, 2026-12-03), so
+# cores busy (notebook 02: 12.5 min of CPU time, 11.3 of it user, in 9.7 min on a 2-core
+# Xeon, 2026-12-03), so
 # a notebook and the unit tests, or two notebooks, side by side finish sooner than one
 # after the other. --dist loadfile keeps each notebook whole on one worker (nbval runs its cells in
-# one kernel, in order); --no-loadscope-reorder keeps this order: each worker starts with two
-# files, so the longest notebook (02) and notebook 01 go first, the unit tests between,
-# and notebook 03 last, to whichever worker is free.
+# one kernel, in order); --no-loadscope-reorder keeps this order: each worker starts with one
+# file, the longest notebook (02) on one and notebook 01 on the other, and a worker gets the
+# next file (the unit tests, file by file, then notebook 03) once 2 or fewer of its tests
+# are left.
 PYTEST_WORKERS ?= 2
 PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 IN_ORDER := notebooks/02_further_topics.ipynb notebooks/01_introduction.ipynb tests \
@@ -83,7 +85,7 @@ COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 COLAB_PINS := tensorflow==2.20.0 keras==3.13.2 numpy==2.1.3 pandas==2.2.3 \
 	scikit-image==0.25.2 setuptools==75.2.0 ipykernel==6.17.1
-COLAB_DEV  := pytest pytest-timeout pytest-xdist nbval nbconvert jupytext
+COLAB_DEV  := pytest pytest-timeout 'pytest-xdist>=3.8' nbval nbconvert jupytext
 $(COLAB_VENV)/.installed: Makefile requirements.txt pyproject.toml
 	@$(COLAB_PYTHON) -c "import sys; sys.exit(sys.version_info[:2] != (3, 13))" 2>/dev/null || { \
 		echo "make test-colab-versions needs Python 3.13, Colab's, as COLAB_PYTHON (now" \

@@ -1515,7 +1515,8 @@ assert (paper_table.loc["BCE + border weights", "membrane at 0.5"]
 # the cell counts as well as the pixel error. A threshold chosen for V_rand
 # need not suit the pixel error: it may call more pixels membrane than are,
 # and then the pixel error can even exceed the all-interior guess's (the line
-# under the table names any method where it did). In quick mode these are
+# "pixel error above the all-interior guess's ...", under the table, names any
+# method where it did). In quick mode these are
 # `PAPER_STEPS` steps each (printed above the table) from one seed (section 4
 # shows how far a restart alone moves a
 # result), so no ranking here is firm. The README's "Measured once" table
