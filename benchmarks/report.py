@@ -29,7 +29,7 @@ README = ROOT / "README.md"
 DECK = ROOT / "slides" / "deck.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 BENCHMARKS = ("quality", "pipeline", "tiling", "step")
-SEAM_TOLERANCE = 0.005  # "near 0": within this of the whole-image reference
+SEAM_TOLERANCE = 0.005  # no seam: within this of the whole-image reference
 ORIGINALS = ("original_intro", "original_tiles")
 PEERS = ("zerocostdl4mic",)
 OURS = ("ours_nb01", "ours_nb02")
@@ -291,8 +291,8 @@ def _step_rows(st: dict, sign: str) -> list[list[str]]:
                          _num(full["ms_per_step"], ".0f"), "-",
                          f"step.json: cases (ours_full, {device}, {precision})"])
     if not any(c["device"] == "GPU" for c in cases):
-        rows.append(["4", "Mixed precision: skipped, no GPU (on a CPU float16 is slower "
-                     "than float32)", "-", "-", "-",
+        rows.append(["4", "Mixed precision: skipped, no GPU (TensorFlow's mixed-precision "
+                     "guide names NVIDIA GPUs as what runs float16 faster)", "-", "-", "-",
                      "step.json: settings.mixed_precision_cpu (no GPU)"])
     return rows
 
@@ -388,10 +388,16 @@ def goals(results: dict) -> list[tuple[str, str, str]]:
                     ", ".join(f"{ratio:.2f}x at {side}" for side, ratio in ratios.items())))
         seam = t["seams"]["predict_tiled"]["seam_error"]
         ref = t["seams"]["whole_image"]["seam_error"]
-        out.append(("Seam error near 0", "met" if abs(seam - ref) <= SEAM_TOLERANCE else "NOT met",
+        seamed = t["seams"]["get_patches"]["seam_error"]
+        # The measure must see get_patches's seams, or "no seam" could mean "no measure".
+        if seamed - ref <= SEAM_TOLERANCE:
+            verdict_ = "NOT shown (the measure saw no seam in get_patches either)"
+        else:
+            verdict_ = "met" if abs(seam - ref) <= SEAM_TOLERANCE else "NOT met"
+        out.append(("Seam error of predict_tiled within the tolerance of the whole-image "
+                    "reference, where get_patches's exceeds it", verdict_,
                     f"predict_tiled {seam:+.4f}, whole-image reference {ref:+.4f} "
-                    f"(tolerance {SEAM_TOLERANCE}), get_patches "
-                    f"{t['seams']['get_patches']['seam_error']:+.4f}"))
+                    f"(tolerance {SEAM_TOLERANCE}), get_patches {seamed:+.4f}"))
     return out
 
 

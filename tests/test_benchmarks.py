@@ -167,6 +167,21 @@ def test_goals_in_cross_validation_units():
     assert verdicts[0].startswith("met (measured in full mode, GPU 0")
 
 
+@pytest.mark.parametrize(("get_patches", "predict_tiled", "verdict"), [
+    (0.020, 0.007, "met"),  # get_patches shows a seam, predict_tiled none
+    (0.020, 0.015, "NOT met"),  # predict_tiled 0.008 above the whole image
+    (0.009, 0.007, "NOT shown"),  # the measure sees no seam at all: nothing is shown
+])
+def test_seam_goal_is_met_only_where_the_measure_sees_get_patches_seams(
+        published, get_patches, predict_tiled, verdict):
+    results = {"tiling": dict(published[0]["tiling"])}
+    results["tiling"]["seams"] = {"get_patches": {"seam_error": get_patches},
+                                  "predict_tiled": {"seam_error": predict_tiled},
+                                  "whole_image": {"seam_error": 0.007}}
+    (seam_goal,) = [g for g in report.goals(results) if g[0].startswith("Seam error")]
+    assert seam_goal[1].split(" (")[0] == verdict
+
+
 def test_cross_validation_renders_means_intervals_and_verdicts(published):
     results, when = published
     wins = {(ours, other): (0.1, 0.05) for ours in report.OURS for other in OTHERS}
