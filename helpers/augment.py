@@ -3,9 +3,10 @@
 Introduced in notebook 01, section "Augmentation", as the fix for keras-unet's
 ``get_augmented`` traps. Random crops, flips and quarter turns move pixels
 without interpolating them, so a mask stays 0/1; brightness and contrast jitter
-touches the image only. The U-Net paper's elastic deformation (option
-``elastic``, off by default; introduced in notebook 02, section 8) interpolates images
-smoothly and masks by nearest neighbour, so masks stay 0/1 there too.
+touches the image only. Elastic deformation as the U-Net paper describes it (option
+``elastic``, off by default; introduced in notebook 02, section 8) is sampled
+bilinearly for images and by nearest neighbour for masks, the course's choice (the
+paper does not say how it resampled), so masks stay 0/1 there too.
 """
 
 from __future__ import annotations

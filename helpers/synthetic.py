@@ -202,7 +202,8 @@ def synthetic_nuclei(n: int, *, sizes=NUCLEI_SIZES, seed: int | None = 0):
     -------
     images : list of ndarray, uint16, shape (H, W)
     labels : list of ndarray, int32, shape (H, W)
-        0 = background, nuclei 1..k; about a third of them touch a neighbour.
+        0 = background, nuclei 1..k; one in three is placed against another, so many
+        touch a neighbour.
 
     Examples
     --------

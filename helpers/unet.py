@@ -1,10 +1,11 @@
 """The course U-Net's settings, and the small arrays notebook 01 checks its layers with.
 
-The model itself is built, compiled and fitted in the notebooks, with keras-unet's
-``custom_unet``; this module holds only what several places must agree on: the
-settings (notebooks 01 and 02, the benchmarks, the slides), the batch-norm momentum
-change for short runs (notebook 02, the slides), and the convolution example of
-notebook 01, section 1.5 (the notebook and the slides).
+Notebook 01 builds the model with keras-unet's ``custom_unet`` itself, as the lesson;
+notebooks 02 and 03, the benchmarks and the slides build the same model with
+`course_unet`. Compiling and fitting stay in the notebooks. This module holds only what
+several places must agree on: the settings, the model built from them, the batch-norm
+momentum change for short runs (notebook 02, the slides), and the convolution example
+of notebook 01, section 1.5 (the notebook and the slides).
 """
 
 from __future__ import annotations
