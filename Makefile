@@ -9,9 +9,8 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 	notebooks/03_your_own_data.ipynb
 # pytest on two workers (pytest-xdist). A notebook alone keeps little more than one of two
-# cores busy (notebook 02: 12.5 min of CPU time, 11.3 of it user, in 9.7 min on a 2-core
-# Xeon, 2026-12-03), so
-# a notebook and the unit tests, or two notebooks, side by side finish sooner than one
+# cores busy (notebook 02: 11.7 min of CPU time, 10.7 of it user, in 8.0 min on a 2-core
+# AMD EPYC, 2026-12-06), so a notebook and the unit tests, or two notebooks, side by side finish sooner than one
 # after the other. --dist loadfile keeps each notebook whole on one worker (nbval runs its cells in
 # one kernel, in order); --no-loadscope-reorder keeps this order: each worker starts with one
 # file, the longest notebook (02) on one and notebook 01 on the other, and a worker gets the
@@ -138,7 +137,7 @@ slides: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all $(BENCH_ARGS)
 
-# dist/unet-course/: both notebooks, a wheel of the course package and a README, for an
+# dist/unet-course/: the three notebooks, a wheel of the course package and a README, for an
 # instructor to copy to MyDrive/unet-course (see slides/INSTRUCTOR.md).
 colab-bundle: $(STAMP)
 	$(BIN)/python tools/colab_bundle.py --output dist/unet-course

@@ -36,10 +36,10 @@ BUDGETS = MappingProxyType({
     "quick": _frozen({
         "01_introduction": {"filters": 16, "patch": 128, "batch": 8,
                             "epochs": 8, "steps_per_epoch": 50},
-        "02_further_topics": {"filters": 16, "patch": 128, "batch": 8, "main_steps": 320,
+        "02_further_topics": {"filters": 16, "patch": 128, "batch": 8, "main_steps": 240,
                               "compare_filters": 8, "compare_patch": 96,
                               "compare_epochs": 4, "compare_steps": 20,
-                              "paper_steps": 96},
+                              "paper_steps": 64},
         "03_your_own_data": {"filters": 16, "patch": 128, "batch": 8,
                              "epochs": 8, "steps_per_epoch": 30},
     }),

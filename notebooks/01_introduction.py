@@ -30,7 +30,8 @@
 # asks to mount Drive), a course wheel you uploaded to the runtime, or GitHub.
 # It never reinstalls TensorFlow, which Colab already has, and if an install
 # fails it stops and says what it tried. On a TPU runtime, which has no
-# TensorFlow, it stops and tells you to choose a GPU. On your own machine,
+# TensorFlow ([Colab's package list](https://github.com/googlecolab/backend-info/blob/main/pip-freeze.tpu.txt)),
+# it stops and tells you to choose a GPU. On your own machine,
 # `make run` or `make test` has installed everything in `.venv`.
 
 # %% cellView="form" jupyter={"source_hidden": true}
@@ -139,9 +140,9 @@ elif missing:
 # (with advice if you have no GPU), seeds the random generators (and each
 # section sets seeds of its own, so that a rerun draws the same crops, initial
 # weights and dropout masks), chooses the training budget, and on Colab mounts
-# Google Drive so that your results survive the runtime. A rerun's figures agree
-# closely, not always to the last digit: some of TensorFlow's ops may add numbers
-# in a different order from run to run, unless `helpers.setup(deterministic=True)`
+# Google Drive so that your results survive the runtime. Even so, a rerun's
+# figures may differ: some of TensorFlow's ops may add numbers in a different
+# order from run to run, unless `helpers.setup(deterministic=True)`
 # asks for [op determinism](https://www.tensorflow.org/api_docs/python/tf/config/experimental/enable_op_determinism),
 # which TensorFlow's documentation says can make a model slower.
 #
@@ -520,8 +521,9 @@ plt.show()
 # %% [markdown]
 # **Trap 3: Keras 3 rejects what it returns.** `get_augmented` returns a `zip`
 # of two generators. Keras 2 accepted that in `fit` (the workshop trained that
-# way: its introduction notebook, cell 32); Keras 3, which this course needs and today's Colab has, does not, so the
-# workshop's `model.fit(train_gen, ...)` fails.
+# way: its introduction notebook, cell 32); Keras 3, which this course needs and
+# today's Colab has ([Colab's package list](https://github.com/googlecolab/backend-info/blob/main/pip-freeze.gpu.txt)),
+# does not, so the workshop's `model.fit(train_gen, ...)` fails.
 
 # %%
 print("get_augmented returns:", type(train_gen).__name__)
@@ -1117,11 +1119,13 @@ assert not np.allclose(one_view, probabilities, atol=1e-3)  # the views do disag
 # - **IoU** and **Dice** per class: overlap of predicted and true region (IoU =
 #   intersection / union; Dice = 2 × intersection / sum of sizes);
 # - **Rand error** (after the ISBI 2012 challenge's; Arganda-Carreras et al.
-#   2015): treats the interior as separate cells and asks how often two pixels
-#   inside true cells are put in the same cell, or in different ones, wrongly.
-#   Predicted membrane inside a true cell counts pixel by pixel, never as one big
-#   region. The challenge itself reports close relatives of these two measures,
-#   each at its best threshold; notebook 02, section 7, computes them.
+#   2015): treats the interior as separate cells and asks, of the pairs of
+#   pixels inside true cells, whether two of one cell are put in one predicted
+#   cell and two of different cells in different ones: 1 − the F-score of the
+#   two (0 is perfect), at the threshold 0.5. Predicted membrane inside a true
+#   cell counts pixel by pixel, never as one big region. The challenge itself
+#   reports close relatives of these two measures, each at its best threshold;
+#   notebook 02, section 7, computes them.
 #
 # Why a second kind of measure? A toy with two cells shows it. A one-pixel gap in
 # the membrane between them costs almost nothing in pixel error, but merges the
@@ -1379,7 +1383,8 @@ print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.1f} MB); "
 #   membranes; without augmentation, a network starts to memorise its crops.
 # - A soft Jaccard loss per image gives the rare membrane class its due.
 # - The mean prediction over the 8 flips and quarter turns (test-time
-#   augmentation) is steadier than one view.
+#   augmentation) does not depend on how the image is turned (asserted in
+#   section 6); whether it scores better than one view is a measurement.
 # - Measure on held-out images, against the all-interior baseline, with more
 #   than one measure: pixel error and IoU count pixels, Rand error counts
 #   merged and split cells. Labels one pixel off already score a pixel error of
@@ -1407,7 +1412,8 @@ print(f"saved {model_path.name} ({model_path.stat().st_size / 1e6:.1f} MB); "
 # section 7, computes), on other images (the challenge's own test set), with 64
 # filters and its own methods (notebook 02, section 8).
 # Doubling the filters roughly quadruples the parameters (checked below) and
-# the multiply-adds of every convolution. Our advice: measure what each change
+# the multiply-adds of every convolution but the first and the last (one input
+# or one output channel: those double). Our advice: measure what each change
 # buys before paying for it, against the width of the bootstrap interval of
 # section 6 (printed below): a difference smaller than that is not a finding.
 steps = {mode: helpers.BUDGETS[mode]["01_introduction"] for mode in ("quick", "full")}
@@ -1436,9 +1442,9 @@ summary = {
     "mode": course.mode,
     "data": "synthetic stand-in" if SYNTHETIC else "ISBI 2012",
     "training (s)": round(train_seconds),
-    "test pixel error": results["pixel_error"],
-    "test Rand error": results["rand_error"],
+    "test pixel error (fraction wrong at 0.5)": results["pixel_error"],
+    "test Rand error (scikit-image adapted, at 0.5)": results["rand_error"],
     "test membrane IoU": results["iou_membrane"],
-    "all-interior guess, pixel error": all_interior_error,
+    "all-interior guess, fraction wrong": all_interior_error,
 }
 pd.Series(summary, name="this run").to_frame()

@@ -163,7 +163,7 @@ print(f"all-interior guess, test pixel error: {all_interior_error:.3f}")
 # main model for a few hundred steps and each comparison for far fewer, with a
 # smaller network: too little to rank close contenders, so read its comparisons
 # as demonstrations. Full mode (the default on a GPU) trains the main model,
-# each comparison and section 8's methods 15 to 25 times as many steps (the
+# each comparison and section 8's methods 15 to 35 times as many steps (the
 # ratios are printed below); each comparison is still a single run.
 
 # %%
@@ -215,6 +215,11 @@ with strategy.scope():
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[0], threshold=0.5,
                                          name="iou_membrane")],
     )
+    # Adam's moment slots, made now: fit would make them while tracing its training step
+    # and then trace that step a second time (keras/src/backend/tensorflow/trainer.py,
+    # _maybe_symbolic_build: without a distribution strategy, building waits for the
+    # trace). Every model of this notebook does the same, seconds saved each on a CPU.
+    model.optimizer.build(model.trainable_variables)
 main_checkpoint = course.checkpoint_dir / "unet_tiles_best.keras"
 start = time.perf_counter()
 main_history = model.fit(
@@ -573,6 +578,7 @@ def train_compare(loss, optimizer, *, seed=42, use_batch_norm=True, label=""):
             net = helpers.course_unet(COMPARE_FILTERS, use_batch_norm=use_batch_norm, bn_momentum=0.9)
             net.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[0], threshold=0.5, name="iou_membrane")])
+            net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
         start = time.perf_counter()
         history = net.fit(
             helpers.augmented_batches(x_train, y_train, patch_size=COMPARE_PATCH,
@@ -659,8 +665,8 @@ if not SYNTHETIC:  # on ISBI 2012, jaccard_distance without batch norm collapses
 # %% [markdown]
 # A run has **collapsed to "all interior"** when its *predicted membrane* is
 # near 0% and its validation pixel error is the all-interior guess's: every
-# pixel sits where the L1-like loss is flat-bottomed, at p ≈ 1, and the
-# gradient that would pull the rare membrane pixels out of it is small. The
+# pixel sits at p ≈ 1, where the sigmoid is flat, so the gradient of the
+# L1-like loss that would pull the rare membrane pixels out of it is small. The
 # per-image soft Jaccard cannot settle there: "all interior" scores an IoU of
 # about 0 on the membrane class, so its loss stays above 0.5 (checked above).
 # On ISBI 2012, `jaccard_distance` without batch norm collapses in this budget
@@ -876,9 +882,9 @@ assert check_exercise_4(restart_table["val pixel error"].idxmin(), "validation")
 # # 5. Batch and tile size: memory and step time
 #
 # Memory for training grows with batch × tile area: every layer's output is
-# kept for the backward pass. On a GPU we read the real peak; on a CPU we add
-# up the sizes of the layers' outputs, doubled for their gradients, as a rough
-# estimate.
+# kept for the backward pass. We add up the sizes of the layers' outputs,
+# doubled for their gradients, as a rough estimate; on a GPU we also read the
+# real peak.
 
 # %%
 def activation_megabytes(net, batch, tile):
@@ -1009,6 +1015,7 @@ def resumable_fit(extra_callbacks):
     with strategy.scope():
         net = helpers.course_unet(COMPARE_FILTERS)
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
+        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     epochs_run = []
     net.fit(
         helpers.augmented_batches(x_train, y_train, patch_size=128, batch_size=BATCH, seed=1),
@@ -1076,7 +1083,8 @@ assert check_exercise_6(3 + 1)
 #   [tf2onnx](https://github.com/onnx/tensorflow-onnx), runs in
 #   [ONNX Runtime](https://onnxruntime.ai/) without TensorFlow, from Python,
 #   C++, C# or Java. It is optional: `pip install tf2onnx onnxruntime` adds it
-#   (the course's local install has it; Colab has not).
+#   (the course's local install has it; Colab has not, by
+#   [its package list](https://github.com/googlecolab/backend-info/blob/main/pip-freeze.gpu.txt)).
 #
 # `helpers.export_round_trip` writes each format, reloads it, and compares its
 # predictions on the same test tiles with the model in memory. The tolerance
@@ -1132,14 +1140,16 @@ assert np.allclose(served_probability, predict_directly(model, x_test[:1]), atol
 # [doi:10.3389/fnana.2015.00142](https://doi.org/10.3389/fnana.2015.00142)):
 # tracing neurons, a one-pixel gap in a membrane merges two of them. The
 # challenge scores a map of P(interior) at the thresholds 0, 0.1, ..., 1, with
-# the code of Fiji's Trainable Segmentation, and reports each measure at its
-# best threshold. `helpers.challenge` computes the same measures:
+# the code of Fiji's [Trainable Segmentation](https://github.com/fiji/Trainable_Segmentation),
+# and reports each measure at its best threshold
+# ([evaluation page](http://brainiac2.mit.edu/isbi_challenge/evaluation)).
+# `helpers.challenge` computes the same measures:
 #
 # - **V_rand (thinned)**, `helpers.v_rand`, by which today's leaderboard is
 #   sorted: the F-score of Rand precision and recall over pairs of pixels inside
 #   true cells (two pixels pair when they share a cell). Predicted borders are
-#   first thinned to one pixel by a watershed, so a border drawn too thick costs
-#   nothing; 1 is perfect.
+#   first thinned to one pixel by a watershed, so how thick a border was drawn
+#   matters little; 1 is perfect.
 # - **V_info (thinned)**, `helpers.v_info`: the same idea with information
 #   instead of pairs, 2 I(A; B) / (H(A) + H(B)) for true cells A and predicted
 #   cells B; 1 is perfect.
@@ -1212,7 +1222,7 @@ assert test_scores["pixel_error"] < 0.75 * all_interior_error, test_scores
 # introduced later). The paper's figures are on the challenge's 30 test images,
 # whose labels were never released, as the mean over 7 rotated versions of each
 # input, with a 64-filter network; ours are on three held-out *training* images,
-# from a small network trained for minutes. Same units, different images and
+# from a small network trained as long as section 1 printed. Same units, different images and
 # budgets: a comparison of scale, not a ranking.
 
 # %%
@@ -1453,7 +1463,7 @@ plt.show()
 # ## The same budget, three ways
 #
 # Three trainings of the main model's network, from the same initial weights
-# and the same stream of crops, for the same number of steps: plain BCE, BCE
+# and the same seed for the crops, for the same number of steps: plain BCE, BCE
 # with border weights, and plain BCE on elastically deformed crops. Each
 # chooses its threshold on the **validation** images (the highest V_rand, as
 # in section 7), then is measured once on the test images. Besides the
@@ -1468,6 +1478,7 @@ def train_paper_method(label, **batch_options):
     with strategy.scope():
         net = helpers.course_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     start = time.perf_counter()
     net.fit(helpers.augmented_batches(x_train, y_train, patch_size=PATCH, batch_size=BATCH,
                                       seed=course.seed, **batch_options),
@@ -1751,6 +1762,7 @@ with strategy.scope():
     tissue_model = helpers.course_unet(COMPARE_FILTERS * 2, num_classes=3, output_activation="softmax",
                               bn_momentum=0.9)
     tissue_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cce_jaccard_loss)
+    tissue_model.optimizer.build(tissue_model.trainable_variables)  # one trace: section 1
 tissue_model.fit(
     helpers.augmented_batches(tissue_images[:n_fit], tissue_onehot[:n_fit], patch_size=128,
                               batch_size=BATCH, seed=5),
@@ -1833,9 +1845,11 @@ print(f"main model: {main_steps_per_second:.2f} training steps/s "
 # GPUs run float16 faster than float32; a CPU runs it slower (TensorFlow's
 # [mixed-precision guide](https://www.tensorflow.org/guide/mixed_precision),
 # which also covers bfloat16 for TPUs and recent Intel CPUs). The course's
-# `make bench` measures step times side by side on your machine.
+# `make bench` measures float32 and mixed-precision step times side by side
+# when TensorFlow sees a GPU (on a CPU it skips mixed precision).
 #
-# **TPU runtimes.** Colab's TPU runtimes ship without TensorFlow, and our
+# **TPU runtimes.** Colab's TPU runtimes ship without TensorFlow
+# ([Colab's package list](https://github.com/googlecolab/backend-info/blob/main/pip-freeze.tpu.txt)), and our
 # advice is not to install it there; `helpers.distribution_strategy()` would
 # use a TPU that TensorFlow can reach, and the notebooks build their models
 # inside its scope, but for this course choose a GPU.
@@ -1898,10 +1912,10 @@ summary = {
     "mode": course.mode,
     "data": "synthetic stand-in" if SYNTHETIC else "ISBI 2012",
     "main model training (s)": round(main_seconds),
-    "test pixel error": test_scores["pixel_error"],
-    "test Rand error": test_scores["rand_error"],
+    "test pixel error (fraction wrong at 0.5)": test_scores["pixel_error"],
+    "test Rand error (scikit-image adapted, at 0.5)": test_scores["rand_error"],
     "test V_rand (thinned), threshold 0.5": test_scores["v_rand"],
     "test membrane IoU": test_scores["iou_membrane"],
-    "all-interior guess, pixel error": all_interior_error,
+    "all-interior guess, fraction wrong": all_interior_error,
 }
 pd.Series(summary, name="this run").to_frame()

@@ -146,7 +146,8 @@ assert keras.__version__.startswith("3."), "This course needs Keras 3 (TensorFlo
 # %% [markdown]
 # **Your folders.** Leave the fields empty to use the demonstration data:
 # 100 fluorescence images of nuclei from the 2018 Data Science Bowl, in its own
-# layout (one mask file per nucleus). For your own data, give:
+# layout (one mask file per nucleus), or, when they cannot be had, a synthetic
+# look-alike (the cell below says which). For your own data, give:
 #
 # - `IMAGE_DIR`: a folder of images (TIFF, PNG or JPEG; 8, 16 or 32 bits; grey
 #   or RGB; any size). On Colab, a Drive folder starts with `/content/drive/MyDrive/`.
@@ -240,9 +241,11 @@ plt.show()
 # Images from different microscopes and settings come on different scales: 8-bit
 # 0 to 255, 16-bit 0 to 65,535, dim and bright fields. A network trained on one
 # scale and used on another fails quietly. The course uses one normalisation,
-# the percentile one of csbdeep and StarDist: each image's 1st percentile
-# becomes 0 and its 99.8th becomes 1 (clipped beyond), so a few saturated pixels
-# do not set the scale. It is one object, `norm`, used by training, validation,
+# by percentiles, with the percentiles of StarDist's training example
+# ([`normalize(x, 1, 99.8)`](https://github.com/stardist/stardist/blob/main/examples/2D/2_training.ipynb),
+# csbdeep's function): each image's 1st percentile becomes 0 and its 99.8th
+# becomes 1, and the course clips beyond them, so a few saturated pixels do not
+# set the scale. It is one object, `norm`, used by training, validation,
 # prediction and the exported model, and saved with the model (section 8).
 
 # %%
@@ -374,8 +377,8 @@ plt.show()
 # %% [markdown]
 # # 6. From probabilities to nuclei, with the threshold chosen on validation
 #
-# Each image is predicted whole, in overlapping tiles blended without seams
-# (`helpers.predict_tiled`, notebook 02, section 1), whatever its size. The
+# Each image is predicted whole, in overlapping tiles blended where they
+# overlap (`helpers.predict_tiled`, notebook 02, section 1), whatever its size. The
 # three-class output becomes nuclei in two ways (`helpers.labels_from_probabilities`):
 #
 # - **components**: each connected interior is a nucleus. Touching nuclei stay
@@ -433,7 +436,8 @@ for label in methods:
 # τ = 0.5: F1 = 2TP / (2TP + FP + FN), and the Data Science Bowl's "average
 # precision" TP / (TP + FP + FN), which counts misses too; then the Bowl's own
 # score, that AP averaged over τ = 0.5, 0.55, ..., 0.95, which asks for tight
-# outlines as well (Caicedo et al., *Nature Methods* 16, 2019). Pixel IoU
+# outlines as well (Caicedo et al., *Nature Methods* 16, 2019,
+# [doi:10.1038/s41592-019-0612-7](https://doi.org/10.1038/s41592-019-0612-7)). Pixel IoU
 # (nucleus against background) is the pixel measure beside them. Each figure is
 # the mean over the test images, with a 95% bootstrap interval over those
 # images (`helpers.interval_table`, `scipy.stats.bootstrap`).

@@ -70,12 +70,12 @@ def _steps(budget: dict) -> dict:
     return {"main": budget["epochs"] * budget["steps_per_epoch"]}
 
 
-def test_budgets_full_mode_trains_15_to_25_times_the_steps():
-    # The README's settings table and notebook 02's budget cell say "15 to 25 times".
+def test_budgets_full_mode_trains_15_to_35_times_the_steps():
+    # The README's settings table and notebook 02's budget cell say "15 to 35 times".
     ratios = [_steps(helpers.BUDGETS["full"][name])[part] / steps
               for name in NOTEBOOKS
               for part, steps in _steps(helpers.BUDGETS["quick"][name]).items()]
-    assert 15 <= min(ratios) and max(ratios) <= 25, ratios
+    assert 15 <= min(ratios) and max(ratios) <= 35, ratios
 
 
 def test_budgets_the_decks_training_slide_shows_notebook_01s():
