@@ -215,11 +215,6 @@ with strategy.scope():
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[0], threshold=0.5,
                                          name="iou_membrane")],
     )
-    # Adam's moment slots, made now: fit would make them while tracing its training step
-    # and then trace that step a second time (keras/src/backend/tensorflow/trainer.py,
-    # _maybe_symbolic_build: without a distribution strategy, building waits for the
-    # trace). Every model of this notebook does the same, seconds saved each on a CPU.
-    model.optimizer.build(model.trainable_variables)
 main_checkpoint = course.checkpoint_dir / "unet_tiles_best.keras"
 start = time.perf_counter()
 main_history = model.fit(
@@ -578,7 +573,6 @@ def train_compare(loss, optimizer, *, seed=42, use_batch_norm=True, label=""):
             net = helpers.course_unet(COMPARE_FILTERS, use_batch_norm=use_batch_norm, bn_momentum=0.9)
             net.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[0], threshold=0.5, name="iou_membrane")])
-            net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
         start = time.perf_counter()
         history = net.fit(
             helpers.augmented_batches(x_train, y_train, patch_size=COMPARE_PATCH,
@@ -1015,7 +1009,6 @@ def resumable_fit(extra_callbacks):
     with strategy.scope():
         net = helpers.course_unet(COMPARE_FILTERS)
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
-        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     epochs_run = []
     net.fit(
         helpers.augmented_batches(x_train, y_train, patch_size=128, batch_size=BATCH, seed=1),
@@ -1478,7 +1471,6 @@ def train_paper_method(label, **batch_options):
     with strategy.scope():
         net = helpers.course_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     start = time.perf_counter()
     net.fit(helpers.augmented_batches(x_train, y_train, patch_size=PATCH, batch_size=BATCH,
                                       seed=course.seed, **batch_options),
@@ -1762,11 +1754,10 @@ with strategy.scope():
     tissue_model = helpers.course_unet(COMPARE_FILTERS * 2, num_classes=3, output_activation="softmax",
                               bn_momentum=0.9)
     tissue_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cce_jaccard_loss)
-    tissue_model.optimizer.build(tissue_model.trainable_variables)  # one trace: section 1
 tissue_model.fit(
     helpers.augmented_batches(tissue_images[:n_fit], tissue_onehot[:n_fit], patch_size=128,
                               batch_size=BATCH, seed=5),
-    steps_per_epoch=COMPARE_STEPS, epochs=COMPARE_EPOCHS + 2, shuffle=False, verbose=0,
+    steps_per_epoch=COMPARE_STEPS, epochs=COMPARE_EPOCHS, shuffle=False, verbose=0,
 )
 tissue_probabilities = tissue_model.predict(tissue_images[n_fit:], batch_size=2, verbose=0)
 assert np.allclose(tissue_probabilities.sum(axis=-1), 1, atol=1e-4)  # softmax
