@@ -163,7 +163,7 @@ print(f"all-interior guess, test pixel error: {all_interior_error:.3f}")
 # main model for a few hundred steps and each comparison for far fewer, with a
 # smaller network: too little to rank close contenders, so read its comparisons
 # as demonstrations. Full mode (the default on a GPU) trains the main model,
-# each comparison and section 8's methods 15 to 35 times as many steps (the
+# each comparison and section 8's methods 15 to 33 times as many steps (the
 # ratios are printed below); each comparison is still a single run.
 
 # %%

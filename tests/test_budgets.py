@@ -71,7 +71,7 @@ def _steps(budget: dict) -> dict:
 
 
 def test_budgets_full_mode_trains_15_to_35_times_the_steps():
-    # The README's settings table and notebook 02's budget cell say "15 to 35 times".
+    # The README's settings table and notebook 02's budget cell say "15 to 33 times".
     ratios = [_steps(helpers.BUDGETS["full"][name])[part] / steps
               for name in NOTEBOOKS
               for part, steps in _steps(helpers.BUDGETS["quick"][name]).items()]
