@@ -215,6 +215,11 @@ with strategy.scope():
         metrics=[keras.metrics.BinaryIoU(target_class_ids=[0], threshold=0.5,
                                          name="iou_membrane")],
     )
+    # Adam's moment slots, made now: fit would make them while tracing its training step
+    # and then trace that step a second time (keras/src/backend/tensorflow/trainer.py,
+    # _maybe_symbolic_build: without a distribution strategy, building waits for the
+    # trace). Every model of this notebook does the same, seconds saved each on a CPU.
+    model.optimizer.build(model.trainable_variables)
 main_checkpoint = course.checkpoint_dir / "unet_tiles_best.keras"
 start = time.perf_counter()
 main_history = model.fit(
@@ -573,6 +578,7 @@ def train_compare(loss, optimizer, *, seed=42, use_batch_norm=True, label=""):
             net = helpers.course_unet(COMPARE_FILTERS, use_batch_norm=use_batch_norm, bn_momentum=0.9)
             net.compile(optimizer=optimizer, loss=loss, metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[0], threshold=0.5, name="iou_membrane")])
+            net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
         start = time.perf_counter()
         history = net.fit(
             helpers.augmented_batches(x_train, y_train, patch_size=COMPARE_PATCH,
@@ -1009,6 +1015,7 @@ def resumable_fit(extra_callbacks):
     with strategy.scope():
         net = helpers.course_unet(COMPARE_FILTERS)
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss=helpers.bce_jaccard_loss)
+        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     epochs_run = []
     net.fit(
         helpers.augmented_batches(x_train, y_train, patch_size=128, batch_size=BATCH, seed=1),
@@ -1471,6 +1478,7 @@ def train_paper_method(label, **batch_options):
     with strategy.scope():
         net = helpers.course_unet(FILTERS, bn_momentum=0.9)  # short runs: see section 2
         net.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+        net.optimizer.build(net.trainable_variables)  # one trace, not two: section 1
     start = time.perf_counter()
     net.fit(helpers.augmented_batches(x_train, y_train, patch_size=PATCH, batch_size=BATCH,
                                       seed=course.seed, **batch_options),
@@ -1576,6 +1584,7 @@ assert check_exercise_8(round(1 + 10 * np.exp(-((2 + 4) ** 2) / 50), 3)) == "not
 # full labels, and compare it with the U-Net.
 
 # %%
+import warnings
 from functools import partial
 
 from skimage.feature import multiscale_basic_features
@@ -1616,11 +1625,15 @@ forest_rows = []
 for name, where, target in (("random forest, scribbles", labelled, sparse_labels),
                             ("random forest, full labels", sample, full_labels)):
     forest = RandomForestClassifier(n_estimators=40, max_depth=16, n_jobs=-1, random_state=0)
-    start = time.perf_counter()
-    forest.fit(features[where], target[where])
-    fit_seconds = time.perf_counter() - start
-    flat = test_features.reshape(-1, test_features.shape[-1])
-    forest_probability = forest.predict_proba(flat)[:, 1].reshape(y_test.shape)
+    # Each of scikit-learn's worker threads swaps the process's warning filters, which is
+    # not thread-safe (Python's warnings docs; scikit-learn issue #2755) and can leave
+    # them changed; catch_warnings puts this kernel's own filters back afterwards.
+    with warnings.catch_warnings():
+        start = time.perf_counter()
+        forest.fit(features[where], target[where])
+        fit_seconds = time.perf_counter() - start
+        flat = test_features.reshape(-1, test_features.shape[-1])
+        forest_probability = forest.predict_proba(flat)[:, 1].reshape(y_test.shape)
     forest_rows.append({"method": name, "training pixels": int(where.sum()),
                         "fit seconds": fit_seconds,
                         **helpers.evaluate(y_test, forest_probability)})
@@ -1754,6 +1767,7 @@ with strategy.scope():
     tissue_model = helpers.course_unet(COMPARE_FILTERS * 2, num_classes=3, output_activation="softmax",
                               bn_momentum=0.9)
     tissue_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=cce_jaccard_loss)
+    tissue_model.optimizer.build(tissue_model.trainable_variables)  # one trace: section 1
 tissue_model.fit(
     helpers.augmented_batches(tissue_images[:n_fit], tissue_onehot[:n_fit], patch_size=128,
                               batch_size=BATCH, seed=5),
