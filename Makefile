@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 	notebooks/03_your_own_data.ipynb
-# pytest on two workers (pytest-xdist). A notebook alone keeps little more than one of two
+# pytest on two workers (pytest-xdist). A notebook alone keeps about one and a half of two
 # cores busy (notebook 02: 11.0 min of CPU time, 10.1 of it user, in 7.5 min on a 2-core
 # AMD EPYC, 2026-12-06), so a notebook and the unit tests, or two notebooks, side by side
 # finish sooner than one after the other. --dist loadfile keeps each notebook whole on one worker (nbval runs its cells in
