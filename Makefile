@@ -11,11 +11,11 @@ NOTEBOOKS := notebooks/01_introduction.ipynb notebooks/02_further_topics.ipynb \
 # pytest on two workers (pytest-xdist). A notebook alone keeps about one and a half of two
 # cores busy (notebook 02: 11.0 min of CPU time, 10.1 of it user, in 7.5 min on a 2-core
 # AMD EPYC, 2026-12-06), so a notebook and the unit tests, or two notebooks, side by side
-# finish sooner than one after the other. --dist loadfile keeps each notebook whole on one worker (nbval runs its cells in
-# one kernel, in order); --no-loadscope-reorder keeps this order: each worker starts with one
-# file, the longest notebook (02) on one and notebook 01 on the other, and a worker gets the
-# next file (the unit tests, file by file, then notebook 03) once 2 or fewer of its tests
-# are left.
+# finish sooner than one after the other. --dist loadfile keeps each notebook whole on one
+# worker (nbval runs its cells in one kernel, in order); --no-loadscope-reorder keeps this
+# order: each worker starts with one file, the longest notebook (02) on one and notebook 01
+# on the other, and a worker gets the next file (the unit tests, file by file, then
+# notebook 03) once 2 or fewer of its tests are left.
 PYTEST_WORKERS ?= 2
 PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 IN_ORDER := notebooks/02_further_topics.ipynb notebooks/01_introduction.ipynb tests \

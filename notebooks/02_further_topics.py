@@ -218,8 +218,8 @@ with strategy.scope():
     # Adam's moment slots, made now: fit would make them while tracing its training step
     # and then trace that step a second time (keras/src/backend/tensorflow/trainer.py,
     # _maybe_symbolic_build: without a distribution strategy, building waits for the
-    # trace). Every model this notebook trains with fit does the same: seconds saved on a
-    # CPU for each.
+    # trace). Every model this notebook trains with fit does the same, to skip that second
+    # trace.
     model.optimizer.build(model.trainable_variables)
 main_checkpoint = course.checkpoint_dir / "unet_tiles_best.keras"
 start = time.perf_counter()
